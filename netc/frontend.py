@@ -1,0 +1,18 @@
+"""The front end in one call: text or file -> checked, typed graph (parse, expand, build, infer)."""
+from __future__ import annotations
+
+from .build import build
+from .graph import Graph
+from .infer import infer
+from .spec.expand import expand
+from .spec.parse import parse_yaml, read_spec_file
+
+
+def load(path, dtype: str = "float32") -> Graph:
+    """Read, check and type a spec file. Raises netc.SpecError listing every problem found."""
+    return infer(build(expand(read_spec_file(path), str(path))), dtype)
+
+
+def parse(text, file: str = "<string>", dtype: str = "float32") -> Graph:
+    """The same as load, from YAML text."""
+    return infer(build(expand(parse_yaml(text, file), file)), dtype)

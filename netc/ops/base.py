@@ -1,0 +1,205 @@
+"""What every op is made of: attributes, a shape rule, parameters and a multiply-add count.
+
+An op module defines its ops in this order (see any module in netc/ops/):
+  1. attributes    2. shape rule    3. parameters    4. reference    5. kernels    6. multiply-adds
+Later stages (differentiation, lowering) find everything about an op on its registered object.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import Problem, did_you_mean
+from ..types import TensorType
+
+REQUIRED = object()
+
+
+@dataclass
+class Param:
+    """A parameter tensor of one node: its shape, how it starts, and whether training updates it."""
+
+    shape: tuple
+    init: str = "glorot_uniform"  # glorot_uniform | he_normal | zeros | ones | normal | constant
+    trainable: bool = True
+    fan_in: int = 1
+    fan_out: int = 1
+    value: float = 0.0  # for init 'constant'
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+class Attr:
+    """One attribute of an op: its kind, default and the checks a value must pass."""
+
+    def __init__(self, kind, default=REQUIRED, *, choices=None, low=None, high=None, doc=""):
+        self.kind = kind  # int | float | bool | str | choice | ints | pad | shape | names
+        self.default = default
+        self.choices = choices
+        self.low = low
+        self.high = high
+        self.doc = doc
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def normalize(self, value, name: str, rank: int = 1):
+        kind = self.kind
+        if kind == "int":
+            return self._int(value, name)
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise Problem(f"'{name}' must be a number, found {_show(value)}")
+            value = float(value)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise Problem(f"'{name}' must be a finite number, found {value}")
+            self._range(value, name)
+            return value
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise Problem(f"'{name}' must be true or false, found {_show(value)}")
+            return value
+        if kind == "str":
+            if not isinstance(value, str):
+                raise Problem(f"'{name}' must be a word, found {_show(value)}")
+            return value
+        if kind == "choice":
+            if value not in self.choices or isinstance(value, bool):
+                raise Problem(f"'{name}' must be one of {', '.join(map(str, self.choices))}; found {_show(value)}",
+                              did_you_mean(value, self.choices) if isinstance(value, str) else None)
+            return value
+        if kind in ("ints", "pad"):
+            if kind == "pad" and value == "same":
+                return "same"
+            if isinstance(value, list):
+                if len(value) != rank:
+                    raise Problem(f"'{name}' has {len(value)} values but this op has {rank} spatial "
+                                  f"dimension{'s' if rank != 1 else ''}",
+                                  f"give one number for all, or exactly {rank}")
+                return tuple(self._int(v, name) for v in value)
+            if kind == "pad" and isinstance(value, str):
+                raise Problem(f"'{name}' must be a whole number, a list, or 'same'; found {_show(value)}",
+                              did_you_mean(value, ["same"]))
+            return (self._int(value, name),) * rank
+        if kind == "shape":
+            if not isinstance(value, list) or not value:
+                raise Problem(f"'{name}' must be a list of sizes, found {_show(value)}")
+            out = []
+            for v in value:
+                if v == -1:
+                    out.append(-1)
+                else:
+                    out.append(Attr("int", low=1).normalize(v, name))
+            if out.count(-1) > 1:
+                raise Problem(f"'{name}' may hold -1 only once")
+            return tuple(out)
+        raise AssertionError(kind)
+
+    def _int(self, value, name):
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                hint = f"write {int(value)} without the decimal point"
+            else:
+                hint = None
+            raise Problem(f"'{name}' must be a whole number, found {_show(value)}", hint)
+        self._range(value, name)
+        return value
+
+    def _range(self, value, name):
+        if self.low is not None and value < self.low:
+            raise Problem(f"'{name}' must be at least {self.low}, found {value}")
+        if self.high is not None and value > self.high:
+            raise Problem(f"'{name}' must be at most {self.high:,}, found {value:,}",
+                          "this is far beyond any network that fits in memory")
+
+
+def _show(value) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return repr(value)
+
+
+MAX_SIZE = 1 << 24  # 16M: no single layer dimension is larger in any network netc targets
+
+
+class Op:
+    """Base class of an op definition. Subclasses fill in the class attributes and the rules."""
+
+    name = ""
+    inputs: tuple = ("x",)  # input slot names; `variadic` ops take any number >= min_inputs
+    variadic = False
+    min_inputs = None  # None: every slot is required; fewer makes the later slots optional
+    attrs: dict = {}
+    spatial = 1  # how many values an `ints`/`pad` attribute expands to
+    is_loss = False
+    summary_label = None  # short text for the summary table, e.g. "conv2d 5x5 pad 2"
+
+    # 1. attributes: cross-checks between attributes, after each passed its own check
+    def check_attrs(self, attrs: dict) -> None:
+        pass
+
+    # 2. shape rule
+    def infer(self, node, xs: list) -> TensorType:
+        raise NotImplementedError
+
+    # 3. parameters
+    def params(self, node, xs: list) -> dict:
+        return {}
+
+    # 6. multiply-adds per example (T taken as 1 for sequences)
+    def macs(self, node, xs: list, y: TensorType) -> int:
+        return 0
+
+    def label(self, attrs: dict) -> str:
+        return self.name
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+REGISTRY: dict = {}
+
+
+def register(op: Op) -> Op:
+    assert op.name and op.name not in REGISTRY, op.name
+    REGISTRY[op.name] = op
+    return op
+
+
+# shared shape helpers -----------------------------------------------------------------------
+
+def expect_float(node, x: TensorType, what="input"):
+    if not x.is_float:
+        node.fail(f"{what} must be a float tensor, found {x.dtype} ({x})",
+                  "integer tensors (labels, token ids) feed embedding, one_hot or a loss's labels")
+
+
+def expect_rank(node, x: TensorType, ranks, layout: str):
+    if x.rank not in ranks:
+        node.fail(f"expects input {layout}, found {x} (rank {x.rank})",
+                  _rank_hint(x, ranks))
+
+
+def _rank_hint(x, ranks):
+    want = min(ranks)
+    if x.rank > want:
+        return "add a flatten (or global pooling) before this layer"
+    return "add a reshape before this layer, or check the input's declared shape"
+
+
+def expect_fixed(node, x: TensorType, dims, what):
+    for d in dims:
+        if x.shape[d] == "T":
+            node.fail(f"{what} must have a fixed size, found the sequence length T in {x}",
+                      "declare a fixed length for this input")
