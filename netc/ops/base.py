@@ -157,6 +157,29 @@ class Op:
     def params(self, node, xs: list) -> dict:
         return {}
 
+    # 4. reference: a plain NumPy forward, the oracle for the kernels. `xs` are arrays (N and T
+    #    bound), `params` maps parameter names to arrays. Training-mode randomness (dropout) is
+    #    not part of the reference; tests drive it through the kernels' saved mask.
+    def reference(self, node, xs: list, params: dict):
+        raise NotImplementedError(f"{self.name} has no reference")
+
+    # 5. kernels bound. An op emits Python source lines that call its Numba kernels (netc/kernels/,
+    #    named <op>_fwd, <op>_vjp_<input>, <op>_jvp). Lines read names from an `Emit` context
+    #    (netc/lower/emit.py): e.x[i], e.y, e.p[name], e.ws[name], e.gy, e.gx[i] (None: not
+    #    needed), e.gp[name] (None: frozen), e.lit(0.1) for a float constant in the network's
+    #    dtype, and the run-time names `training` (bool) and `seed` (int).
+    #    Gradients ACCUMULATE (+=) into e.gx and e.gp: the runtime zeroes them before a backward
+    #    pass, and fan-out then needs no extra code.
+    def workspace(self, node, xs: list, y) -> dict:
+        """Scratch and saved tensors: name -> (shape with 'N'/'T' symbols, dtype)."""
+        return {}
+
+    def emit_forward(self, node, e) -> list:
+        raise NotImplementedError(f"{self.name} has no forward kernel")
+
+    def emit_vjp(self, node, e) -> list:
+        raise NotImplementedError(f"{self.name} has no VJP")
+
     # 6. multiply-adds per example (T taken as 1 for sequences)
     def macs(self, node, xs: list, y: TensorType) -> int:
         return 0

@@ -34,6 +34,31 @@ class Dense(Op):
             out["bias"] = Param((units,), "zeros")
         return out
 
+    # 4. reference
+    def reference(self, node, xs, params):
+        y = xs[0] @ params["weight"]
+        return y + params["bias"] if node.attrs["bias"] else y
+
+    # 5. kernels bound
+    def workspace(self, node, xs, y):
+        return {"gx_tmp": (xs[0].shape, y.dtype), "gw_tmp": ((xs[0].shape[-1], node.attrs["units"]), y.dtype)}
+
+    def emit_forward(self, node, e):
+        x, w = e.x[0], e.p["weight"]
+        if node.attrs["bias"]:
+            return [f"dense_fwd({x}, {w}, {e.p['bias']}, {e.y})"]
+        return [f"dense_fwd_nobias({x}, {w}, {e.y})"]
+
+    def emit_vjp(self, node, e):
+        lines = []
+        if e.gx[0]:
+            lines.append(f"dense_vjp_x({e.gy}, {e.p['weight']}, {e.gx[0]}, {e.ws['gx_tmp']})")
+        if e.gp.get("weight"):
+            lines.append(f"dense_vjp_w({e.x[0]}, {e.gy}, {e.gp['weight']}, {e.ws['gw_tmp']})")
+        if e.gp.get("bias"):
+            lines.append(f"dense_vjp_b({e.gy}, {e.gp['bias']})")
+        return lines
+
     # 6. multiply-adds
     def macs(self, node, xs, y):
         return xs[0].size_per_example() * node.attrs["units"]

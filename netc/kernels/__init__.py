@@ -1,0 +1,37 @@
+"""The kernel library: @njit(cache=True) functions that write into the buffers they are given.
+
+Every module in this package is a kernel module; `namespace()` collects their kernels (functions
+named *_fwd, *_vjp*, *_jvp*, plus helpers they export in __all__) for generated code, and
+`source_hash()` hashes their source for the compile cache key: Numba does not notice when a
+kernel in another file changes, so netc does.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import pkgutil
+from pathlib import Path
+
+_HERE = Path(__file__).parent
+
+
+def modules():
+    return [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules([str(_HERE)])]
+
+
+def namespace() -> dict:
+    ns = {}
+    for mod in modules():
+        names = getattr(mod, "__all__", None) or [n for n in vars(mod) if "_fwd" in n or "_vjp" in n or "_jvp" in n]
+        for name in names:
+            assert name not in ns, f"kernel {name} is defined twice"
+            ns[name] = getattr(mod, name)
+    return ns
+
+
+def source_hash() -> str:
+    h = hashlib.sha256()
+    for path in sorted(_HERE.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
