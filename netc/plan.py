@@ -1,0 +1,153 @@
+"""Stage: plan. A schedule of kernel steps and a static memory plan for one entry point.
+
+Every tensor a step writes or reads is a named buffer with a symbolic shape and a live interval
+[first step, last step]. Parameters and their gradients live in two flat buffers (one update loop,
+one allreduce); the user's inputs are passed in. Everything else shares one arena: `layout(N, T)`
+places buffers whose intervals overlap at different offsets, and reuses memory otherwise
+(first fit, largest first), so a warm step allocates nothing.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .lower.emit import bind
+
+ALIGN = 64  # bytes: a cache line, and enough for any dtype's alignment
+
+
+def var(prefix, *parts) -> str:
+    """A Python identifier for a buffer, from hierarchical names ('stage2/conv1' -> 'stage2__conv1')."""
+    text = "__".join(re.sub(r"[^0-9a-zA-Z_]", "_", p.replace("/", "__")) for p in parts)
+    return f"{prefix}_{text}"
+
+
+@dataclass
+class Buffer:
+    name: str
+    shape: tuple  # may hold 'N' and 'T'
+    dtype: str
+    kind: str  # input | activation | workspace | grad | param | param_grad
+    start: int = 0
+    end: int = 0
+    zero_at: int | None = None  # step before which an accumulated gradient is zeroed
+
+    def nbytes(self, N, T) -> int:
+        return math.prod(bind(self.shape, N, T)) * np.dtype(self.dtype).itemsize
+
+
+@dataclass
+class Step:
+    kind: str  # fwd | vjp
+    node: str
+    vjp: object = None  # VJPStep for kind vjp
+
+
+@dataclass
+class Plan:
+    mode: str  # infer | train
+    steps: list
+    buffers: dict  # name -> Buffer (arena buffers only)
+    names: dict = field(default_factory=dict)  # ('y'|'ws'|'d', node[, key]) -> buffer name
+    outputs: list = field(default_factory=list)
+
+    def arena_buffers(self):
+        return [b for b in self.buffers.values() if b.kind in ("activation", "workspace", "grad")]
+
+    def layout(self, N, T=None):
+        """Byte offsets of every arena buffer for this batch size, and the arena's size."""
+        placed = []  # (offset, nbytes, start, end)
+        offsets = {}
+        for b in sorted(self.arena_buffers(), key=lambda b: (-b.nbytes(N, T), b.name)):
+            size = max(b.nbytes(N, T), 1)
+            clashes = sorted((o, n) for o, n, s, e in placed if not (e < b.start or b.end < s))
+            offset = 0
+            for o, n in clashes:
+                if offset + size <= o:
+                    break
+                offset = max(offset, _align(o + n))
+            placed.append((offset, size, b.start, b.end))
+            offsets[b.name] = offset
+        total = max((o + n for o, n, _, _ in placed), default=0)
+        return offsets, _align(total)
+
+
+def _align(n):
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+def make_plan(graph, mode="train", back=None, outputs=None) -> Plan:
+    """Schedule forward steps (and, in train mode, the VJP steps of `back`) and their buffers."""
+    steps = []
+    names = {}
+    buffers = {}
+    order = [n for n in graph.order if graph.node(n).op.name != "input"]
+    outputs = list(outputs if outputs is not None else graph.outputs)
+    if mode == "infer":
+        keep = set(outputs)
+        for o in outputs:
+            keep |= _ancestors(graph, o)
+        order = [n for n in order if n in keep and not graph.node(n).is_loss]
+    for n in order:
+        steps.append(Step("fwd", n))
+    if mode == "train":
+        for s in back.order:
+            steps.append(Step("vjp", s.node, s))
+    index = {}  # node -> fwd step index; ("vjp", node) -> vjp step index
+    for i, s in enumerate(steps):
+        index[(s.kind, s.node)] = i
+    last = len(steps) - 1
+
+    def add(key, buf):
+        buffers[buf.name] = buf
+        names[key] = buf.name
+
+    for n in order:
+        node = graph.node(n)
+        t = index[("fwd", n)]
+        end = t
+        for c in graph.g.successors(n):
+            for kind in ("fwd", "vjp"):
+                end = max(end, index.get((kind, c), -1))
+        end = max(end, index.get(("vjp", n), -1))
+        if n in outputs or node.is_loss:
+            end = last
+        add(("y", n), Buffer(var("y", n), node.type.shape, node.type.dtype, "activation", t, end))
+        in_types = [graph.node(s).type for s in node.inputs]
+        for k, (shape, dtype) in node.op.workspace(node, in_types, node.type).items():
+            ws_end = max(t, index.get(("vjp", n), -1))
+            add(("ws", n, k), Buffer(var("ws", n, k), tuple(shape), dtype, "workspace", t, ws_end))
+    if mode == "train":
+        for s in back.order:
+            node = graph.node(s.node)
+            t = index[("vjp", s.node)]
+            for src, need in zip(node.inputs, s.grad_inputs):
+                if not need:
+                    continue
+                key = ("d", src)
+                if key not in names:
+                    src_node = graph.node(src)
+                    # written first by this (its first consumer's) step, read last by src's own VJP
+                    end = index.get(("vjp", src), last if src_node.op.name == "input" else t)
+                    add(key, Buffer(var("d", src), src_node.type.shape, src_node.type.dtype, "grad", t, end,
+                                    zero_at=t))
+        for loss in back.seeds:
+            if ("d", loss) not in names:
+                t = index.get(("vjp", loss), last)
+                node = graph.node(loss)
+                add(("d", loss), Buffer(var("d", loss), node.type.shape, node.type.dtype, "grad",
+                                        len(order), t, zero_at=None))
+    for name in graph.inputs:
+        node = graph.node(name)
+        buffers[var("x", name)] = Buffer(var("x", name), node.type.shape, node.type.dtype, "input", 0, last)
+        names[("y", name)] = var("x", name)
+    return Plan(mode, steps, buffers, names, outputs)
+
+
+def _ancestors(graph, name):
+    import networkx as nx
+
+    return nx.ancestors(graph.g, name)
