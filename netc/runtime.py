@@ -7,6 +7,7 @@ index with them. Compiled kernels never get an array they could read out of boun
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import zipfile
@@ -76,7 +77,9 @@ class Network:
         self.dtype = np.dtype(graph.dtype)
         self.back = reverse(graph, wrt_inputs) if graph.losses else None
         self.infer_plan = make_plan(graph, "infer")
-        self.train_plan = make_plan(graph, "train", self.back) if self.back else None
+        # a loss's inputs (the logits) are outputs too in training, for accuracy and other metrics
+        watched = list(dict.fromkeys(graph.outputs + [s for n in graph.losses for s in graph.node(n).inputs]))
+        self.train_plan = make_plan(graph, "train", self.back, watched) if self.back else None
         opt = (graph.train.get("optimizer") or ("sgd", {"lr": 0.01, "momentum": 0.0, "weight_decay": 0.0}))
         self.optimizer, self.hyper = opt[0], dict(opt[1])
         if self.optimizer not in ("sgd", "adam"):
@@ -221,6 +224,16 @@ class Network:
         return {o: views[n].copy() if n in views else arrays[self.graph.inputs.index(o)]
                 for o, n in zip(self.infer_plan.outputs, self.module.OUTPUTS_FORWARD)}
 
+    def evaluate(self, seed=None, **inputs):
+        """Eval mode (no dropout, batch norm on running stats): (total loss, dict of output arrays)."""
+        self._need_loss()
+        arrays, N, T = self._check(inputs, self._needed(self.train_plan))
+        _, bufs, views = self._bufs("train", N, T)
+        loss = self.module.eval_loss(*arrays, bufs, self._seed(seed))
+        outputs = {o: views[n].copy() for o, n in zip(self.train_plan.outputs, self.module.OUTPUTS_TRAIN)
+                   if n in views}
+        return float(loss), outputs
+
     def loss_and_grad(self, seed=None, **inputs):
         """The total loss and a dict of parameter gradients (views into the flat gradient buffer)."""
         self._need_loss()
@@ -264,7 +277,7 @@ class Network:
         meta = {"format": CHECKPOINT_FORMAT, "spec_hash": self.spec_hash, "name": self.graph.name,
                 "dtype": str(self.dtype), "step": self.step_count, "optimizer": self.optimizer}
         meta.update(extra or {})
-        arrays["meta"] = np.array(repr(meta))
+        arrays["meta"] = np.array(json.dumps(meta))
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".netc-", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -279,8 +292,6 @@ class Network:
 
     def load(self, path) -> dict:
         """Read weights saved by `save`; a file from another spec or a damaged file is a clear error."""
-        import ast
-
         path = os.fspath(path)
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -290,8 +301,8 @@ class Network:
         if "meta" not in contents:
             raise ValueError(f"{path}: not a netc checkpoint (no metadata)")
         try:
-            meta = ast.literal_eval(str(contents["meta"]))
-        except (ValueError, SyntaxError):
+            meta = json.loads(str(contents["meta"]))
+        except ValueError:
             raise ValueError(f"{path}: damaged checkpoint metadata") from None
         if meta.get("spec_hash") != self.spec_hash:
             raise ValueError(f"{path}: written for network '{meta.get('name')}' (spec hash {meta.get('spec_hash')}), "

@@ -33,7 +33,7 @@ def summary(graph) -> str:
     t = totals(graph)
     item = ITEMSIZE[graph.dtype]
     step = " per time step" if t["per_step"] else ""
-    head = (f"{graph.name}: {t['layers']} layers, {t['trainable']:,} parameters "
+    head = (f"{graph.name}: {t['layers']} layer{'s' if t['layers'] != 1 else ''}, {t['trainable']:,} parameters "
             f"({_kib(t['trainable'] * item)} as {graph.dtype}), {t['macs']:,} multiply-adds per example{step}")
     show_in = not graph.is_chain()
     rows = []

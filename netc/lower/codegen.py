@@ -2,6 +2,7 @@
 
 Entry points (each runs a whole pass per call; every buffer is passed in, nothing is a global):
   forward(<inputs>, bufs, training, seed)            -> None; outputs are in their buffers
+  eval_loss(<inputs>, bufs, seed)                   -> total loss in eval mode; outputs in their buffers
   loss_and_grad(<inputs>, bufs, G, seed)            -> total loss; gradients in G
   train_step(<inputs>, bufs, P, G, S, seed, lr, clip) -> total loss; P updated in place
 `bufs` is a tuple of arrays in the order the module's BUFS_* tuple names them. The body is the
@@ -102,6 +103,8 @@ def generate(graph, infer_plan: Plan, train_plan: Plan | None, back, key: str, o
         core = (_unpack(train_bufs) + ["training = True"] + _forward_lines(graph, train_plan)
                 + _backward_lines(graph, train_plan, back))
         loss = _loss_expr(graph, train_plan)
+        evaluate = _unpack(train_bufs) + ["training = False"] + _forward_lines(graph, train_plan)
+        out.append(_function("eval_loss", f"{args}, bufs, seed", evaluate + [f"return {loss}"]))
         out.append(_function("loss_and_grad", f"{args}, bufs, G, seed", core + [f"return {loss}"]))
         update = {
             "sgd": "sgd_update(P, G, S[0], F(lr), F(momentum), F(weight_decay))",

@@ -21,8 +21,8 @@ class Dense(Op):
         if x.rank < 2:
             node.fail(f"expects at least N x features, found {x}")
         expect_fixed(node, x, (-1,), "the feature axis")
-        if x.rank > 2 and not x.has_time():
-            node.fail(f"expects N x features (or N x T x features), found {x}",
+        if x.rank > 3:
+            node.fail(f"expects N x features (or N x steps x features), found {x}",
                       "add a flatten before this layer")
         return x.with_shape(x.shape[:-1] + (node.attrs["units"],))
 
