@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+os.environ.setdefault("NUMBA_NRT_STATS", "1")  # count allocations per step; set before numba loads
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 

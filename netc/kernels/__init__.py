@@ -29,9 +29,9 @@ def namespace() -> dict:
     return ns
 
 
-def source_hash() -> str:
+def source_hash(folder=None) -> str:
     h = hashlib.sha256()
-    for path in sorted(_HERE.glob("*.py")):
+    for path in sorted(Path(folder or _HERE).glob("*.py")):
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]

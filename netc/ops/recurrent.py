@@ -5,12 +5,24 @@ and `state` the final states of every layer and direction, concatenated: N x S w
 S = layers * directions * H for rnn and twice that for lstm (h, then c). A decoder takes an
 encoder's state through its optional second input `state`, which is how a sequence-to-sequence
 model is written.
+
+State layout, the same in and out (so truncated BPTT feeds one chunk's final state to the next
+chunk): blocks of H columns, first h of every cell k = layer * directions + direction, then (lstm)
+c of every cell in the same order; PyTorch's h_n, c_n flattened. The reverse direction reads the
+sequence from t = T-1 down to 0, so its final state is the one after t = 0; `last` is the final
+h of each direction of the top layer (fwd then rev), i.e. PyTorch's h_n[-directions:].
 """
 from __future__ import annotations
+
+import numpy as np
 
 from ..errors import Problem
 from ..types import TensorType
 from .base import MAX_SIZE, Attr, Op, Param, expect_fixed, expect_float, register
+
+
+def _sigmoid(z):
+    return 0.5 * (1 + np.tanh(0.5 * z))  # the same function, and no exp to overflow (reference)
 
 
 class Recurrent(Op):
@@ -88,6 +100,134 @@ class Recurrent(Op):
     def extra_params(self, prefix, a):
         return {}
 
+    # 4. reference: step by step in NumPy, layer by layer, fwd then rev
+    def reference(self, node, xs, params):
+        a = node.attrs
+        x = xs[0]
+        N, T, H, D = x.shape[0], x.shape[1], a["units"], self.directions(a)
+        cells = self.cells(a, x.shape[2])
+        K = len(cells)
+        s0 = xs[1] if len(xs) > 1 else np.zeros((N, self.state_size(a)), x.dtype)
+        final = [s0[:, j * H:(j + 1) * H] for j in range(self.states * K)]  # start, then end
+        seq = x
+        for layer in range(a["layers"]):
+            outs = []
+            for d in range(D):
+                k = layer * D + d
+                prefix = cells[k][0]
+                p = {n: params[prefix + n] for n in ("wx", "wh", "b", "peep") if prefix + n in params}
+                state = [final[k + m * K] for m in range(self.states)]
+                hs = np.zeros((N, T, H), x.dtype)
+                for t in (range(T - 1, -1, -1) if d else range(T)):
+                    state = self.step(a, p, seq[:, t], state)
+                    hs[:, t] = state[0]
+                for m in range(self.states):
+                    final[k + m * K] = state[m]
+                outs.append(hs)
+            seq = np.concatenate(outs, axis=2)
+        if a["return"] == "sequence":
+            return seq
+        if a["return"] == "last":
+            return np.concatenate(final[K - D:K], axis=1)
+        return np.concatenate(final, axis=1)
+
+    def step(self, a, p, x, state):
+        raise NotImplementedError
+
+    # 5. kernels bound: one forward kernel call per layer and direction, then BPTT top layer first
+    def workspace(self, node, xs, y):
+        a = node.attrs
+        H, G, D, L = a["units"], self.gates * a["units"], self.directions(a), a["layers"]
+        K, F, dt = L * D, xs[0].shape[2], y.dtype
+        S = self.states * K
+        ws = {
+            "gates": ((K, "N", "T", G), dt),  # saved: gate activations (rnn: h_t itself)
+            "hprev": ((K, "N", "T", H), dt),  # saved: h_{t-1}, the left side of wh's gradient
+            "s0": ((S, "N", H), dt),  # initial states, one N x H block per cell and state
+            "sN": ((S, "N", H), dt),  # running, then final states
+            "z": (("N", G), dt),  # h_{t-1} wh of one step
+            "gs": ((S, "N", H), dt),  # gradient of the final, then of the initial states
+            "dz": (("N", "T", G), dt),  # gradient of the pre-activations of one cell
+            "dzt": (("N", G), dt),
+            "gseq": ((L, "N", "T", D * H), dt),  # gradient of each layer's output sequence
+            "tmp_x": (("N", "T", max(F, D * H)), dt),  # a layer input's gradient before it is added
+            "tmp_w": ((max(F, D * H), G), dt),  # wx's or wh's gradient before it is added
+        }
+        # layer outputs; a returned sequence goes straight into y
+        n_seq = L - 1 if a["return"] == "sequence" else L
+        if n_seq:
+            ws["seq"] = ((n_seq, "N", "T", D * H), dt)
+        ws.update(self.cell_workspace(a, K, dt))
+        return ws
+
+    def cell_workspace(self, a, K, dt):
+        return {}
+
+    def _cells(self, a):
+        """(k, layer, direction, parameter prefix) for every cell, layer by layer."""
+        D = self.directions(a)
+        return [(k, k // D, k % D, prefix) for k, (prefix, _) in enumerate(self.cells(a, 0))]
+
+    def _xin(self, a, e, layer):
+        return e.x[0] if layer == 0 else f"{e.ws['seq']}[{layer - 1}]"
+
+    def emit_forward(self, node, e):
+        a = node.attrs
+        D, L = self.directions(a), a["layers"]
+        K = L * D
+        if len(e.x) > 1:
+            lines = [f"recurrent_state_in({e.x[1]}, {e.ws['s0']}, 0)"]
+        else:
+            lines = [f"recurrent_zero({e.ws['s0']})"]
+        for k, layer, d, prefix in self._cells(a):
+            top = layer == L - 1
+            out = e.y if top and a["return"] == "sequence" else f"{e.ws['seq']}[{layer}]"
+            lines.append(self.emit_cell_fwd(a, e, prefix, k, K, d, self._xin(a, e, layer), out))
+        if a["return"] == "last":
+            lines.append(f"recurrent_state_out({e.ws['sN']}, {K - D}, {e.y}, False)")
+        elif a["return"] == "state":
+            lines.append(f"recurrent_state_out({e.ws['sN']}, 0, {e.y}, False)")
+        return lines
+
+    def emit_vjp(self, node, e):
+        a = node.attrs
+        D, L = self.directions(a), a["layers"]
+        K = L * D
+        ws = e.ws
+        lines = [f"recurrent_zero({ws['gs']})"]
+        if a["return"] == "state":
+            lines.append(f"recurrent_state_in({e.gy}, {ws['gs']}, 0)")
+        elif a["return"] == "last":
+            lines.append(f"recurrent_state_in({e.gy}, {ws['gs']}, {K - D})")
+        for k, layer, d, prefix in reversed(self._cells(a)):
+            top = layer == L - 1
+            if top and a["return"] == "sequence":
+                gout = e.gy
+            else:
+                gout = f"{ws['gseq']}[{layer}]"
+                if top and d == D - 1:
+                    lines.append(f"recurrent_zero({gout})")  # only the final state has a gradient
+            if layer > 0:
+                gxin = f"{ws['gseq']}[{layer - 1}]"
+                if d == D - 1:
+                    lines.append(f"recurrent_zero({gxin})")
+            else:
+                gxin = e.gx[0]
+            lines += self.emit_cell_vjp(a, e, prefix, k, K, d, gout)
+            # ws dz now holds this cell's pre-activation gradient: the rest are GEMMs over all steps
+            gwx, gwh, gb = (e.gp.get(prefix + n) for n in ("wx", "wh", "b"))
+            if gxin:
+                lines.append(f"recurrent_vjp_x({ws['dz']}, {e.p[prefix + 'wx']}, {gxin}, {ws['tmp_x']})")
+            if gwx:
+                lines.append(f"recurrent_vjp_w({self._xin(a, e, layer)}, {ws['dz']}, {gwx}, {ws['tmp_w']})")
+            if gwh:
+                lines.append(f"recurrent_vjp_w({ws['hprev']}[{k}], {ws['dz']}, {gwh}, {ws['tmp_w']})")
+            if gb:
+                lines.append(f"recurrent_vjp_b({ws['dz']}, {gb})")
+        if len(e.x) > 1 and e.gx[1]:
+            lines.append(f"recurrent_state_out({ws['gs']}, 0, {e.gx[1]}, True)")
+        return lines
+
     # 6. multiply-adds per time step
     def macs(self, node, xs, y):
         a = node.attrs
@@ -112,6 +252,23 @@ class RNN(Recurrent):
         super().__init__("rnn")
         self.attrs["activation"] = Attr("choice", "tanh", choices=("tanh", "relu"))
 
+    def step(self, a, p, x, state):
+        z = x @ p["wx"] + state[0] @ p["wh"] + p["b"]
+        return [np.maximum(z, 0) if a["activation"] == "relu" else np.tanh(z)]
+
+    def emit_cell_fwd(self, a, e, prefix, k, K, d, xin, out):
+        ws = e.ws
+        wx, wh, b = (e.p[prefix + n] for n in ("wx", "wh", "b"))
+        relu = a["activation"] == "relu"
+        return (f"rnn_fwd({xin}, {wx}, {wh}, {b}, {relu}, {ws['s0']}[{k}], {bool(d)}, "
+                f"{d * a['units']}, {out}, {ws['sN']}[{k}], {ws['gates']}[{k}], {ws['hprev']}[{k}], {ws['z']})")
+
+    def emit_cell_vjp(self, a, e, prefix, k, K, d, gout):
+        ws = e.ws
+        relu = a["activation"] == "relu"
+        return [f"rnn_vjp_cell({gout}, {d * a['units']}, {bool(d)}, {e.p[prefix + 'wh']}, {relu}, "
+                f"{ws['gates']}[{k}], {ws['gs']}[{k}], {ws['dz']}, {ws['dzt']})"]
+
 
 class LSTM(Recurrent):
     """Gates in the order input, forget, cell, output; peepholes connect c to i, f (c_{t-1}) and o (c_t)."""
@@ -135,6 +292,43 @@ class LSTM(Recurrent):
     def check_attrs(self, a):
         if a["forget_bias"] < -100 or a["forget_bias"] > 100:
             raise Problem("forget_bias must lie between -100 and 100")
+
+    def step(self, a, p, x, state):
+        h, c = state
+        H = h.shape[1]
+        z = x @ p["wx"] + h @ p["wh"] + p["b"]
+        zi, zf, zg, zo = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+        if a["peephole"]:
+            zi = zi + p["peep"][0] * c
+            zf = zf + p["peep"][1] * c
+        c = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zg)
+        if a["peephole"]:
+            zo = zo + p["peep"][2] * c
+        return [_sigmoid(zo) * np.tanh(c), c]
+
+    def cell_workspace(self, a, K, dt):
+        return {"cs": ((K, "N", "T", a["units"]), dt)}  # saved: c_t
+
+    def emit_cell_fwd(self, a, e, prefix, k, K, d, xin, out):
+        ws = e.ws
+        wx, wh, b = (e.p[prefix + n] for n in ("wx", "wh", "b"))
+        peep = e.p[prefix + "peep"] if a["peephole"] else wh  # a stand-in of the same type, never read
+        return (f"lstm_fwd({xin}, {wx}, {wh}, {b}, {peep}, {a['peephole']}, "
+                f"{ws['s0']}[{k}], {ws['s0']}[{K + k}], {bool(d)}, {d * a['units']}, {out}, "
+                f"{ws['sN']}[{k}], {ws['sN']}[{K + k}], {ws['gates']}[{k}], {ws['hprev']}[{k}], "
+                f"{ws['cs']}[{k}], {ws['z']})")
+
+    def emit_cell_vjp(self, a, e, prefix, k, K, d, gout):
+        ws = e.ws
+        wh = e.p[prefix + "wh"]
+        peep = e.p[prefix + "peep"] if a["peephole"] else wh
+        lines = [f"lstm_vjp_cell({gout}, {d * a['units']}, {bool(d)}, {wh}, {peep}, {a['peephole']}, "
+                 f"{ws['gates']}[{k}], {ws['cs']}[{k}], {ws['s0']}[{K + k}], {ws['gs']}[{k}], "
+                 f"{ws['gs']}[{K + k}], {ws['dz']}, {ws['dzt']})"]
+        if a["peephole"] and e.gp.get(prefix + "peep"):
+            lines.append(f"lstm_vjp_peep({ws['dz']}, {ws['cs']}[{k}], {ws['s0']}[{K + k}], {bool(d)}, "
+                         f"{e.gp[prefix + 'peep']})")
+        return lines
 
 
 register(RNN())
