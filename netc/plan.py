@@ -57,11 +57,16 @@ class Plan:
     def arena_buffers(self):
         return [b for b in self.buffers.values() if b.kind in ("activation", "workspace", "grad")]
 
-    def layout(self, N, T=None):
-        """Byte offsets of every arena buffer for this batch size, and the arena's size."""
+    def input_buffers(self):
+        return [b for b in self.buffers.values() if b.kind == "input"]
+
+    def layout(self, N, T=None, include_inputs=False):
+        """Byte offsets of every arena buffer for this batch size, and the arena's size.
+        With include_inputs, the inputs get staging buffers in the arena too (compiled tier)."""
         placed = []  # (offset, nbytes, start, end)
         offsets = {}
-        for b in sorted(self.arena_buffers(), key=lambda b: (-b.nbytes(N, T), b.name)):
+        buffers = self.arena_buffers() + (self.input_buffers() if include_inputs else [])
+        for b in sorted(buffers, key=lambda b: (-b.nbytes(N, T), b.name)):
             size = max(b.nbytes(N, T), 1)
             clashes = sorted((o, n) for o, n, s, e in placed if not (e < b.start or b.end < s))
             offset = 0
@@ -151,3 +156,25 @@ def _ancestors(graph, name):
     import networkx as nx
 
     return nx.ancestors(graph.g, name)
+
+
+@dataclass
+class ParamSlot:
+    full: str  # 'node.param'
+    node: str
+    key: str
+    spec: object  # netc.ops.base.Param
+    offset: int  # in elements, into the flat parameter buffer (and the gradient buffer if trainable)
+
+
+def param_layout(graph):
+    """Parameters in one flat buffer, trainable first, so an optimizer update is one loop over
+    the first `n_trainable` elements and the gradient buffer lines up with them."""
+    entries = [(node.name, k, p) for node in graph.nodes() for k, p in node.params.items()]
+    entries.sort(key=lambda e: not e[2].trainable)
+    slots, offset = [], 0
+    for node, k, p in entries:
+        slots.append(ParamSlot(f"{node}.{k}", node, k, p, offset))
+        offset += p.size
+    n_trainable = sum(s.spec.size for s in slots if s.spec.trainable)
+    return slots, offset, n_trainable

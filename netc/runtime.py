@@ -19,7 +19,7 @@ from .diff.reverse import reverse
 from .frontend import load, parse
 from .lower.codegen import generate
 from .lower.emit import bind
-from .plan import make_plan
+from .plan import make_plan, param_layout
 from .types import INT_DTYPES
 
 CHECKPOINT_FORMAT = 1
@@ -72,7 +72,7 @@ def _init_param(p, rng, dtype):
 
 
 class Network:
-    def __init__(self, graph, seed=0, wrt_inputs=()):
+    def __init__(self, graph, seed=0, wrt_inputs=(), jit=False):
         self.graph = graph
         self.dtype = np.dtype(graph.dtype)
         self.back = reverse(graph, wrt_inputs) if graph.losses else None
@@ -87,40 +87,62 @@ class Network:
         self.key = cache.key_for(graph, f"{self.optimizer}|{sorted(wrt_inputs)}")
         self.module, self.cache_hit = cache.load_module(
             self.key, lambda: generate(graph, self.infer_plan, self.train_plan, self.back, self.key,
-                                       self.optimizer))
+                                       self.optimizer, param_layout(graph)[0]))
+        self.jit = jit
         self._layout_params(seed)
         self._bound = {}
         self.step_count = 0
 
     # -- parameters ------------------------------------------------------------------------
     def _layout_params(self, seed):
-        entries = []
-        for node in self.graph.nodes():
-            for k, p in node.params.items():
-                entries.append((f"{node.name}.{k}", node.name, k, p))
-        entries.sort(key=lambda e: not e[3].trainable)  # trainable first: the update is one loop
-        n_total = sum(p.size for *_, p in entries)
-        n_train = sum(p.size for *_, p in entries if p.trainable)
-        self.P = np.zeros(n_total, self.dtype)
-        self.G = np.zeros(n_train, self.dtype)
+        slots, n_total, n_train = param_layout(self.graph)
         n_state = 2 if self.optimizer == "adam" else 1
-        self.S = tuple(np.zeros(n_train, self.dtype) for _ in range(n_state)) + (np.zeros(1, self.dtype),)
+        # byte buffers underneath, so the compiled tier can take them all in one typed list
+        self._bytes = [np.zeros(n * self.dtype.itemsize, np.uint8)
+                       for n in [n_total, n_train] + [n_train] * n_state + [1]]
+        self.P, self.G, *S = (b.view(self.dtype) for b in self._bytes)
+        self.S = tuple(S)
         self.params, self.grads, self._pviews, self._gviews = {}, {}, {}, {}
         rng = np.random.default_rng(seed)
-        offset = 0
-        for full, node, k, p in entries:
-            view = self.P[offset:offset + p.size].reshape(p.shape)
+        for s in slots:
+            p = s.spec
+            view = self.P[s.offset:s.offset + p.size].reshape(p.shape)
             view[...] = _init_param(p, rng, self.dtype)
-            self.params[full] = view
-            self._pviews[(node, k)] = view
+            self.params[s.full] = view
+            self._pviews[(s.node, s.key)] = view
             if p.trainable:
-                g = self.G[offset:offset + p.size].reshape(p.shape)
-                self.grads[full] = g
-                self._gviews[(node, k)] = g
-            offset += p.size
-        self.trainable = [full for full, *_, p in entries if p.trainable]
+                g = self.G[s.offset:s.offset + p.size].reshape(p.shape)
+                self.grads[s.full] = g
+                self._gviews[(s.node, s.key)] = g
+        self.trainable = [s.full for s in slots if s.spec.trainable]
 
     # -- binding buffers for a batch size ---------------------------------------------------
+    def _compiled(self, mode, N, T):
+        """Arena, typed list and offsets for the whole-step compiled entry points."""
+        key = ("c", mode, N, T)
+        if key in self._bound:
+            return self._bound[key]
+        from numba import typed
+
+        plan = self.infer_plan if mode == "infer" else self.train_plan
+        offsets, total = plan.layout(N, T, include_inputs=True)
+        arena = np.zeros(total, np.uint8)
+        names = self.module.ARENA_C_FORWARD if mode == "infer" else self.module.ARENA_C_TRAIN
+        views = {}
+        for name in names:
+            b = plan.buffers[name]
+            views[name] = arena[offsets[name]:offsets[name] + b.nbytes(N, T)].view(b.dtype).reshape(
+                bind(b.shape, N, T))
+        L = typed.List([arena] + self._bytes)
+        bound = (L, tuple(offsets[n] for n in names), views)
+        self._bound[key] = bound
+        return bound
+
+    def _stage(self, views, arrays):
+        for name, a in zip(self.graph.inputs, arrays):
+            if a is not None:
+                np.copyto(views[_var_x(name)], a)
+
     def _bufs(self, mode, N, T):
         key = (mode, N, T)
         if key in self._bound:
@@ -219,8 +241,13 @@ class Network:
     def forward(self, training=False, seed=None, **inputs) -> dict:
         """Run the network; returns a dict of output name -> array (copies)."""
         arrays, N, T = self._check(inputs, self._needed(self.infer_plan))
-        _, bufs, views = self._bufs("infer", N, T)
-        self.module.forward(*arrays, bufs, bool(training), self._seed(seed))
+        if self.jit:
+            L, off, views = self._compiled("infer", N, T)
+            self._stage(views, arrays)
+            self.module.forward_c(L, off, N, T or 0, bool(training), self._seed(seed))
+        else:
+            _, bufs, views = self._bufs("infer", N, T)
+            self.module.forward(*arrays, bufs, bool(training), self._seed(seed))
         return {o: views[n].copy() if n in views else arrays[self.graph.inputs.index(o)]
                 for o, n in zip(self.infer_plan.outputs, self.module.OUTPUTS_FORWARD)}
 
@@ -246,13 +273,18 @@ class Network:
         """One step of forward, backward and the spec's optimizer update; returns the loss."""
         self._need_loss()
         arrays, N, T = self._check(inputs, self._needed(self.train_plan))
-        _, bufs, _ = self._bufs("train", N, T)
         h = self.hyper
-        lr = h.get("lr", 0.01) if lr is None else lr
-        clip = (self.graph.train.get("clip_norm") or 0.0) if clip is None else clip
-        momentum = h.get("momentum", h.get("beta1", 0.0))
-        loss = self.module.train_step(*arrays, bufs, self.P, self.G, self.S, self._seed(seed), lr, momentum,
-                                      h.get("weight_decay", 0.0), h.get("beta2", 0.999), h.get("eps", 1e-8), clip)
+        lr = float(h.get("lr", 0.01) if lr is None else lr)
+        clip = float((self.graph.train.get("clip_norm") or 0.0) if clip is None else clip)
+        hyper = (float(h.get("momentum", h.get("beta1", 0.0))), float(h.get("weight_decay", 0.0)),
+                 float(h.get("beta2", 0.999)), float(h.get("eps", 1e-8)), clip)
+        if self.jit:
+            L, off, views = self._compiled("train", N, T)
+            self._stage(views, arrays)
+            loss = self.module.train_step_c(L, off, N, T or 0, self._seed(seed), lr, *hyper)
+        else:
+            _, bufs, _ = self._bufs("train", N, T)
+            loss = self.module.train_step(*arrays, bufs, self.P, self.G, self.S, self._seed(seed), lr, *hyper)
         self.step_count += 1
         return float(loss)
 
@@ -318,6 +350,12 @@ class Network:
                 s[...] = saved
         self.step_count = int(meta.get("step", 0))
         return meta
+
+
+def _var_x(name):
+    from .plan import var
+
+    return var("x", name)
 
 
 def _var(prefix, node, k):

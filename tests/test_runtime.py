@@ -123,10 +123,10 @@ def test_load_refuses_another_spec_and_damaged_files(tmp_path, mlp64):
         mlp64.load(bad)
 
 
-def test_warm_training_step_allocates_nothing():
+def test_warm_compiled_training_step_allocates_nothing():
     from numba.core.runtime import rtsys
 
-    net = netc.compile(MLP)
+    net = netc.compile(MLP, jit=True)
     x = np.ones((16, 6), np.float32)
     label = np.zeros(16, np.int32)
     for _ in range(3):
@@ -137,6 +137,17 @@ def test_warm_training_step_allocates_nothing():
     after = rtsys.get_allocation_stats()
     assert after.alloc - before.alloc == 0
     assert after.free - before.free == 0
+
+
+def test_compiled_tier_matches_the_python_tier():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((12, 6)).astype(np.float32)
+    label = rng.integers(0, 3, 12).astype(np.int32)
+    a, b = netc.compile(MLP, seed=2), netc.compile(MLP, seed=2, jit=True)
+    for _ in range(3):
+        la, lb = a.train_step(x=x, label=label), b.train_step(x=x, label=label)
+        assert la == pytest.approx(lb, rel=1e-6)
+    np.testing.assert_allclose(a.forward(x=x)["logits"], b.forward(x=x)["logits"], rtol=1e-5)
 
 
 def test_arena_reuses_memory_in_inference():

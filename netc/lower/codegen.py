@@ -10,11 +10,14 @@ sequence of kernel calls each op emits (netc/ops/*: emit_forward, emit_vjp).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..plan import Plan, var
 from .emit import Emit
 
 HEADER = '''"""netc generated module: {name} ({dtype}), key {key}. Do not edit; `netc cache clear` removes it."""
 import numpy as np
+from numba import njit
 from netc.kernels import namespace as _namespace
 
 globals().update(_namespace())
@@ -41,15 +44,15 @@ def _ws_keys(plan, node):
 
 
 def _backward_lines(graph, plan: Plan, back):
-    lines = ["G.fill(0)"]
+    lines = ["fill_value(G, F(0))"]
     for loss, weight in back.seeds.items():
-        lines.append(f"{plan.names[('d', loss)]}.fill(F({float(weight)!r}))")
+        lines.append(f"fill_value({plan.names[('d', loss)]}, F({float(weight)!r}))")
     for i, step in enumerate(plan.steps):
         if step.kind != "vjp":
             continue
         for b in plan.buffers.values():
             if b.kind == "grad" and b.zero_at == i:
-                lines.append(f"{b.name}.fill(0)")
+                lines.append(f"fill_value({b.name}, F(0))")
         s = step.vjp
         node = graph.node(step.node)
         e = Emit([plan.names[("y", src)] for src in node.inputs], plan.names[("y", step.node)],
@@ -86,7 +89,7 @@ def _loss_expr(graph, plan):
     return " + ".join(terms) if terms else "F(0)"
 
 
-def generate(graph, infer_plan: Plan, train_plan: Plan | None, back, key: str, optimizer: str) -> str:
+def generate(graph, infer_plan: Plan, train_plan: Plan | None, back, key: str, optimizer: str, slots=()) -> str:
     inputs = [var("x", n) for n in graph.inputs]
     args = ", ".join(inputs)
     out = [HEADER.format(name=graph.name, dtype=graph.dtype, key=key)]
@@ -106,10 +109,7 @@ def generate(graph, infer_plan: Plan, train_plan: Plan | None, back, key: str, o
         evaluate = _unpack(train_bufs) + ["training = False"] + _forward_lines(graph, train_plan)
         out.append(_function("eval_loss", f"{args}, bufs, seed", evaluate + [f"return {loss}"]))
         out.append(_function("loss_and_grad", f"{args}, bufs, G, seed", core + [f"return {loss}"]))
-        update = {
-            "sgd": "sgd_update(P, G, S[0], F(lr), F(momentum), F(weight_decay))",
-            "adam": "adam_update(P, G, S[0], S[1], S[2], F(lr), F(momentum), F(beta2), F(eps), F(weight_decay))",
-        }[optimizer]
+        update = _UPDATE[optimizer]
         step_body = core + [
             f"loss = {loss}",
             "if clip > 0:",
@@ -120,7 +120,60 @@ def generate(graph, infer_plan: Plan, train_plan: Plan | None, back, key: str, o
         out.append(_function("train_step",
                              f"{args}, bufs, P, G, S, seed, lr, momentum, weight_decay, beta2, eps, clip",
                              step_body))
+    out += generate_compiled(graph, infer_plan, train_plan, back, slots, optimizer)
     return "\n\n".join(out) + "\n"
+
+
+def _shape_expr(shape):
+    parts = [str(d) for d in shape]
+    if len(parts) == 1:
+        return f"({parts[0]},)"
+    return f"({', '.join(parts)})"
+
+
+def _compiled_prologue(graph, plan, slots, n_state, with_grads):
+    """Views of the arena and the flat buffers, built inside compiled code: the only things that
+    cross from Python are one typed list of byte buffers and a tuple of ints, and neither makes
+    Numba allocate, so a warm step allocates nothing at all."""
+    lines = ["A = L[0]", "P = L[1].view(F)", "G = L[2].view(F)",
+             "S = (" + ", ".join(f"L[{3 + i}].view(F)" for i in range(n_state + 1)) + ",)"]
+    names = [b.name for b in plan.arena_buffers() + plan.input_buffers()]
+    for i, name in enumerate(names):
+        b = plan.buffers[name]
+        size = "*".join([str(d) for d in b.shape] + [str(np.dtype(b.dtype).itemsize)])
+        lines.append(f"{name} = A[off[{i}]:off[{i}] + {size}].view(np.{b.dtype}).reshape({_shape_expr(b.shape)})")
+    for s in slots:
+        end = s.offset + s.spec.size
+        lines.append(f"{var('w', s.node, s.key)} = P[{s.offset}:{end}].reshape({_shape_expr(s.spec.shape)})")
+        if with_grads and s.spec.trainable:
+            lines.append(f"{var('g', s.node, s.key)} = G[{s.offset}:{end}].reshape({_shape_expr(s.spec.shape)})")
+    return names, lines
+
+
+def generate_compiled(graph, infer_plan, train_plan, back, slots, optimizer):
+    """Whole-step @njit entry points: one dispatch per step, compiled once per network and cached."""
+    n_state = 2 if optimizer == "adam" else 1
+    out = []
+    names, pro = _compiled_prologue(graph, infer_plan, slots, n_state, False)
+    out.append(f"ARENA_C_FORWARD = {tuple(names)!r}")
+    out.append("@njit(cache=True, nogil=True)\n" + _function(
+        "forward_c", "L, off, N, T, training, seed", pro + _forward_lines(graph, infer_plan)))
+    if train_plan is not None:
+        names, pro = _compiled_prologue(graph, train_plan, slots, n_state, True)
+        out.append(f"ARENA_C_TRAIN = {tuple(names)!r}")
+        loss = _loss_expr(graph, train_plan)
+        body = pro + ["training = True"] + _forward_lines(graph, train_plan) + _backward_lines(graph, train_plan, back)
+        update = _UPDATE[optimizer]
+        out.append("@njit(cache=True, nogil=True)\n" + _function(
+            "train_step_c", "L, off, N, T, seed, lr, momentum, weight_decay, beta2, eps, clip",
+            body + [f"loss = {loss}", "if clip > 0:", "    clip_grad_norm(G, F(clip))", update, "return loss"]))
+    return out
+
+
+_UPDATE = {
+    "sgd": "sgd_update(P, G, S[0], F(lr), F(momentum), F(weight_decay))",
+    "adam": "adam_update(P, G, S[0], S[1], S[2], F(lr), F(momentum), F(beta2), F(eps), F(weight_decay))",
+}
 
 
 def _function(name, params, body):
