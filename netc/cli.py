@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import commands
 from . import summary as views
 from .errors import SpecError
 from .frontend import load
@@ -24,9 +25,11 @@ def make_parser():
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     c = sub.add_parser("compile", help="check a spec and print a view of it")
     c.add_argument("spec", help="the network spec (.yaml)")
-    c.add_argument("--emit", choices=sorted(EMITS), default="summary", help="what to print (default: summary)")
+    c.add_argument("--emit", choices=sorted(EMITS) + ["backward", "python"], default="summary",
+                   help="what to print (default: summary)")
     c.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     c.add_argument("-W", "--no-warnings", action="store_true", help="do not print warnings")
+    commands.add_parsers(sub)
     return parser
 
 
@@ -45,7 +48,14 @@ def cmd_compile(args) -> int:
         return 1
     if not args.no_warnings:
         _print_warnings(graph.warnings)
-    print(EMITS[args.emit](graph))
+    if args.emit in EMITS:
+        print(EMITS[args.emit](graph))
+        return 0
+    try:
+        print(commands.emit_compiler_view(graph, args.emit))
+    except ValueError as exc:
+        print(f"netc: error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -55,7 +65,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    return {"compile": cmd_compile}[args.command](args)
+    return {"compile": cmd_compile, **commands.COMMANDS}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -55,11 +55,12 @@ class SpecError(Exception):
 class Problem(Exception):
     """Raised inside a stage for one located problem; stages collect these into a Diagnostics."""
 
-    def __init__(self, message, hint=None, loc=None):
+    def __init__(self, message, hint=None, loc=None, attr=None):
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.loc = loc
+        self.attr = attr  # the attribute at fault, when there is one: the error points at its value
 
 
 @dataclass
@@ -84,13 +85,30 @@ class Diagnostics:
 
     def raise_if_any(self):
         if self.errors:
-            raise SpecError(sorted(self.items, key=_order))
+            raise SpecError(unique(sorted(self.items, key=_order)))
+
+
+def unique(diagnostics):
+    """Drop repeats of one problem: a mistake inside a block called three times is one mistake."""
+    seen, out = set(), []
+    for d in diagnostics:
+        key = (d.loc, d.severity, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
 
 
 def _order(d: Diagnostic):
     if d.loc is None:
         return ("", 0, 0)
     return (d.loc.file, d.loc.line, d.loc.col)
+
+
+def closest(word, choices) -> str | None:
+    """The known word that `word` most likely misspells, or None."""
+    close = difflib.get_close_matches(str(word), sorted(str(c) for c in choices), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def did_you_mean(word, choices) -> str | None:

@@ -26,8 +26,10 @@ class Node:
     weight: float = 1.0
     type: object = None  # TensorType, after inference
     params: dict = field(default_factory=dict)  # name -> Param, after inference
+    in_types: list = field(default_factory=list)  # input TensorTypes by slot, after inference (for emit)
     macs: int = 0
     float_dtype: str = "float32"  # the network's float dtype, for ops that make floats from ints
+    valid: bool = True  # False when its attributes or inputs were wrong: inference skips it
 
     def fail(self, message, hint=None, attr=None):
         """Raise a located problem for this node (at the attribute's value when one is named)."""

@@ -1,7 +1,10 @@
 """Elementwise activations, softmax and log-softmax, and maxout."""
 from __future__ import annotations
 
+import numpy as np
+
 from .base import Attr, Op, expect_float, expect_fixed, register
+from .shape import view3
 
 
 class Elementwise(Op):
@@ -19,10 +22,50 @@ class Elementwise(Op):
         expect_float(node, x)
         return x
 
+    # 4. reference
+    def reference(self, node, xs, params):
+        return REFERENCE[self.name](xs[0], node.attrs)
+
+    # 5. kernels bound
+    def emit_forward(self, node, e):
+        return [KERNELS[self.name][0].format(x=e.x[0], y=e.y, **_lits(node, e))]
+
+    def emit_vjp(self, node, e):
+        rule = KERNELS[self.name][1]
+        if not e.gx[0] or rule is None:
+            return []
+        return [rule.format(x=e.x[0], y=e.y, gy=e.gy, gx=e.gx[0], **_lits(node, e))]
+
     def label(self, a):
         if a:
             return f"{self.name} " + " ".join(f"{k} {v}" for k, v in a.items())
         return self.name
+
+
+def _lits(node, e):
+    return {k: e.lit(v) for k, v in node.attrs.items()}
+
+
+# the rules, one line each: NumPy reference, then forward and VJP kernel calls (None: no gradient)
+REFERENCE = {
+    "identity": lambda x, a: x.copy(),
+    "sigmoid": lambda x, a: np.exp(-np.logaddexp(0, -x)),  # = 1/(1+exp(-x)), without overflow
+    "tanh": lambda x, a: np.tanh(x),
+    "relu": lambda x, a: np.maximum(x, 0),
+    "leaky_relu": lambda x, a: np.where(x > 0, x, a["slope"] * x),
+    "elu": lambda x, a: np.where(x > 0, x, a["alpha"] * np.expm1(np.minimum(x, 0))),
+    "threshold": lambda x, a: (x >= 0).astype(x.dtype),
+}
+
+KERNELS = {
+    "identity": ("identity_fwd({x}, {y})", "identity_vjp_x({gy}, {gx})"),
+    "sigmoid": ("sigmoid_fwd({x}, {y})", "sigmoid_vjp_x({y}, {gy}, {gx})"),
+    "tanh": ("tanh_fwd({x}, {y})", "tanh_vjp_x({y}, {gy}, {gx})"),
+    "relu": ("relu_fwd({x}, {y})", "relu_vjp_x({y}, {gy}, {gx})"),
+    "leaky_relu": ("leaky_relu_fwd({x}, {y}, {slope})", "leaky_relu_vjp_x({x}, {gy}, {gx}, {slope})"),
+    "elu": ("elu_fwd({x}, {y}, {alpha})", "elu_vjp_x({x}, {y}, {gy}, {gx}, {alpha})"),
+    "threshold": ("threshold_fwd({x}, {y})", None),  # a step: zero gradient almost everywhere
+}
 
 
 for _name, _attrs, _doc in [
@@ -52,6 +95,25 @@ class Softmax(Op):
             node.fail(f"axis {axis} is not an axis of {x} other than the batch", attr="axis")
         return x
 
+    # 4. reference
+    def reference(self, node, xs, params):
+        x = xs[0]
+        z = x - x.max(axis=node.attrs["axis"], keepdims=True)
+        s = np.exp(z).sum(axis=node.attrs["axis"], keepdims=True)
+        return z - np.log(s) if self.name == "log_softmax" else np.exp(z) / s
+
+    # 5. kernels bound: (outer, axis, inner) views, so one kernel serves any axis and rank
+    def emit_forward(self, node, e):
+        shape, axis = node.type.shape, node.attrs["axis"]
+        return [f"{self.name}_fwd({view3(e.x[0], shape, axis)}, {view3(e.y, shape, axis)})"]
+
+    def emit_vjp(self, node, e):
+        if not e.gx[0]:
+            return []
+        shape, axis = node.type.shape, node.attrs["axis"]
+        return [f"{self.name}_vjp_x({view3(e.y, shape, axis)}, {view3(e.gy, shape, axis)}, "
+                f"{view3(e.gx[0], shape, axis)})"]
+
 
 register(Softmax("softmax"))
 register(Softmax("log_softmax"))
@@ -79,6 +141,29 @@ class Maxout(Op):
         shape = list(x.shape)
         shape[axis] = size // k
         return x.with_shape(shape)
+
+    # 4. reference
+    def reference(self, node, xs, params):
+        x, k = xs[0], node.attrs["pieces"]
+        axis = node.attrs["axis"] % x.ndim
+        groups = x.reshape(x.shape[:axis] + (x.shape[axis] // k, k) + x.shape[axis + 1:])
+        return groups.max(axis=axis + 1)
+
+    # 5. kernels bound: the winning piece is saved for the VJP
+    def workspace(self, node, xs, y):
+        return {"argmax": (y.shape, "int32")}
+
+    def emit_forward(self, node, e):
+        xshape, yshape, axis = node.in_types[0].shape, node.type.shape, node.attrs["axis"]
+        return [f"maxout_fwd({view3(e.x[0], xshape, axis)}, {view3(e.y, yshape, axis)}, "
+                f"{view3(e.ws['argmax'], yshape, axis)})"]
+
+    def emit_vjp(self, node, e):
+        if not e.gx[0]:
+            return []
+        xshape, yshape, axis = node.in_types[0].shape, node.type.shape, node.attrs["axis"]
+        return [f"maxout_vjp_x({view3(e.gy, yshape, axis)}, {view3(e.ws['argmax'], yshape, axis)}, "
+                f"{view3(e.gx[0], xshape, axis)})"]
 
     def label(self, a):
         return f"maxout {a['pieces']}"

@@ -7,6 +7,9 @@ channel is the axis two such tensors share. Otherwise sizes must be equal or 1, 
 from __future__ import annotations
 
 from .base import Op, expect_float, register
+from .shape import view
+
+KERNEL_RANK = 4  # the kernels take 4-D views: at most 4 groups of axes (shared / a broadcast / b broadcast)
 
 
 def broadcast(node, a, b):
@@ -29,6 +32,29 @@ def broadcast(node, a, b):
     return a.with_shape(out)
 
 
+def padded(x, rank):
+    """x's shape with trailing 1s up to `rank` (netc broadcasts from the left)."""
+    return tuple(x.shape) + (1,) * (rank - x.rank)
+
+
+def groups(a, b):
+    """Consecutive axes in which both operands are full, or a is 1, or b is 1, merged into one:
+    the kernels then loop over at most KERNEL_RANK axes, whatever the ranks."""
+    rank = max(a.rank, b.rank)
+    sa, sb = padded(a, rank), padded(b, rank)
+    out, kinds = [], []
+    for d in range(rank):
+        kind = "both" if sa[d] == sb[d] else "a" if sb[d] == 1 else "b"
+        if sa[d] == sb[d] == 1 and kinds:
+            kind = kinds[-1]  # a size-1 axis joins any group
+        if kinds and kinds[-1] == kind:
+            out[-1].append(d)
+        else:
+            out.append([d])
+            kinds.append(kind)
+    return out
+
+
 class Binary(Op):
     inputs = ("a", "b")
 
@@ -39,7 +65,41 @@ class Binary(Op):
     def infer(self, node, xs):
         a, b = xs
         expect_float(node, a)
-        return broadcast(node, a, b)
+        y = broadcast(node, a, b)
+        if len(groups(a, b)) > KERNEL_RANK:
+            node.fail(f"cannot combine {a} with {b}: the broadcast axes alternate more than {KERNEL_RANK} times",
+                      "reshape an operand so its size-1 axes are consecutive")
+        return y
+
+    # 4. reference
+    def reference(self, node, xs, params):
+        rank = max(x.ndim for x in xs)
+        a, b = (x.reshape(x.shape + (1,) * (rank - x.ndim)) for x in xs)
+        return a + b if self.name == "add" else a * b
+
+    # 5. kernels bound: every array as a 4-D view over the same axis groups
+    def _views(self, node, names):
+        a, b = node.in_types
+        gs = groups(a, b)
+        gs += [[]] * (KERNEL_RANK - len(gs))
+        rank = node.type.rank
+        shapes = [padded(a, rank), padded(b, rank), node.type.shape]
+        return [view(n, s, gs) if n else None for n, s in zip(names, shapes)]
+
+    def emit_forward(self, node, e):
+        a, b, y = self._views(node, [e.x[0], e.x[1], e.y])
+        return [f"{self.name}_fwd({a}, {b}, {y})"]
+
+    def emit_vjp(self, node, e):
+        a, b, gy = self._views(node, [e.x[0], e.x[1], e.gy])
+        ga, gb, _ = self._views(node, [e.gx[0], e.gx[1], None])
+        lines = []
+        for g, other in ((ga, b), (gb, a)):
+            if g and self.name == "add":
+                lines.append(f"add_vjp_x({gy}, {g})")
+            elif g:
+                lines.append(f"mul_vjp_x({gy}, {other}, {g})")
+        return lines
 
     def macs(self, node, xs, y):
         return y.size_per_example() if self.name == "mul" else 0

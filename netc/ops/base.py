@@ -54,15 +54,20 @@ class Attr:
             return self._int(value, name)
         if kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise Problem(f"'{name}' must be a number, found {_show(value)}")
-            value = float(value)
+                raise Problem(f"'{name}' must be a number, found {_show(value)}", _bool_hint(value))
+            try:
+                value = float(value)
+            except OverflowError:
+                raise Problem(f"'{name}' must be a finite number, found one with {len(str(value)):,} digits") from None
             if value != value or value in (float("inf"), float("-inf")):
                 raise Problem(f"'{name}' must be a finite number, found {value}")
             self._range(value, name)
             return value
         if kind == "bool":
             if not isinstance(value, bool):
-                raise Problem(f"'{name}' must be true or false, found {_show(value)}")
+                raise Problem(f"'{name}' must be true or false, found {_show(value)}",
+                              "write true or false without quotes" if isinstance(value, str)
+                              and value.lower() in ("true", "false", "yes", "no") else None)
             return value
         if kind == "str":
             if not isinstance(value, str):
@@ -94,7 +99,7 @@ class Attr:
                 if v == -1:
                     out.append(-1)
                 else:
-                    out.append(Attr("int", low=1).normalize(v, name))
+                    out.append(Attr("int", low=1, high=MAX_SIZE).normalize(v, name))
             if out.count(-1) > 1:
                 raise Problem(f"'{name}' may hold -1 only once")
             return tuple(out)
@@ -103,9 +108,9 @@ class Attr:
     def _int(self, value, name):
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
-                hint = f"write {int(value)} without the decimal point"
+                hint = f"write {int(value)} without the decimal point (in an expression, '//' divides to a whole number)"
             else:
-                hint = None
+                hint = _bool_hint(value)
             raise Problem(f"'{name}' must be a whole number, found {_show(value)}", hint)
         self._range(value, name)
         return value
@@ -114,8 +119,21 @@ class Attr:
         if self.low is not None and value < self.low:
             raise Problem(f"'{name}' must be at least {self.low}, found {value}")
         if self.high is not None and value > self.high:
-            raise Problem(f"'{name}' must be at most {self.high:,}, found {value:,}",
-                          "this is far beyond any network that fits in memory")
+            if self.high >= MAX_SIZE:
+                hint = "this is far beyond any network that fits in memory"
+            elif self.high <= 1 and 1 < value <= 100:
+                hint = f"a fraction, not a percentage: {value:g}% is {value / 100:g}"
+            else:
+                hint = None
+            raise Problem(f"'{name}' must be at most {self.high:,}, found {value:,}", hint)
+
+
+def _bool_hint(value):
+    if isinstance(value, bool):
+        return "YAML reads true/false/yes/no/on/off as booleans; write a number"
+    if isinstance(value, str) and value.replace(".", "", 1).strip().isdigit():
+        return "remove the quotes"
+    return None
 
 
 def _show(value) -> str:

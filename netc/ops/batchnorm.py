@@ -1,17 +1,22 @@
 """batchnorm: normalise each channel (axis 1) over the batch and spatial axes; running stats for eval."""
 from __future__ import annotations
 
+import numpy as np
+
 from .base import Attr, Op, Param, expect_fixed, expect_float, register
+from .conv import flat
 
 
 class BatchNorm(Op):
     name = "batchnorm"
     inputs = ("x",)
+    # 1. attributes
     attrs = {
         "momentum": Attr("float", 0.1, low=0.0, high=1.0, doc="weight of the new batch in the running stats"),
         "eps": Attr("float", 1e-5, low=0.0),
     }
 
+    # 2. shape rule
     def infer(self, node, xs):
         (x,) = xs
         expect_float(node, x)
@@ -20,6 +25,7 @@ class BatchNorm(Op):
         expect_fixed(node, x, (1,), "the channel axis")
         return x
 
+    # 3. parameters
     def params(self, node, xs):
         c = xs[0].shape[1]
         return {
@@ -29,6 +35,43 @@ class BatchNorm(Op):
             "running_var": Param((c,), "ones", trainable=False),
         }
 
+    # 4. reference: eval mode (running statistics) by default; training=True uses the batch's
+    #    statistics. It does not update the running statistics (the kernel does).
+    def reference(self, node, xs, params, training=False):
+        x = xs[0]
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        if training:
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+        else:
+            mean, var = params["running_mean"], params["running_var"]
+        xhat = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + node.attrs["eps"])
+        return (xhat * params["gamma"].reshape(shape) + params["beta"].reshape(shape)).astype(x.dtype)
+
+    # 5. kernels bound: x viewed as N x C x S; `training` is the run-time mode
+    def workspace(self, node, xs, y):
+        c = (xs[0].shape[1],)
+        # mean and 1/std the forward used, for the VJP; `unused` takes a frozen gamma's or beta's gradient
+        return {"mean": (c, y.dtype), "invstd": (c, y.dtype), "unused": (c, y.dtype)}
+
+    def emit_forward(self, node, e):
+        p, a = e.p, node.attrs
+        return [f"batchnorm_fwd({flat(e.x[0])}, {p['gamma']}, {p['beta']}, {p['running_mean']}, "
+                f"{p['running_var']}, {flat(e.y)}, {e.ws['mean']}, {e.ws['invstd']}, {e.lit(a['eps'])}, "
+                f"{e.lit(a['momentum'])}, training)"]
+
+    def emit_vjp(self, node, e):
+        x, gy, lines = flat(e.x[0]), flat(e.gy), []
+        if e.gx[0]:
+            lines.append(f"batchnorm_vjp_x({x}, {gy}, {e.p['gamma']}, {e.ws['mean']}, {e.ws['invstd']}, "
+                         f"{flat(e.gx[0])}, training)")
+        gg, gb = e.gp.get("gamma"), e.gp.get("beta")
+        if gg or gb:
+            lines.append(f"batchnorm_vjp_gamma_beta({x}, {gy}, {e.ws['mean']}, {e.ws['invstd']}, "
+                         f"{gg or e.ws['unused']}, {gb or e.ws['unused']})")
+        return lines
+
+    # 6. multiply-adds
     def macs(self, node, xs, y):
         return y.size_per_example()
 

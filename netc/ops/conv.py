@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..types import TensorType
 from .base import MAX_SIZE, Attr, Op, Param, expect_fixed, expect_float, expect_rank, register
 from .window import output_sizes
@@ -52,6 +54,42 @@ class Conv(Op):
             out["bias"] = Param((a["filters"],), "zeros")
         return out
 
+    # 4. reference: a sum over kernel offsets of strided slices, independent of the kernels' im2col
+    def reference(self, node, xs, params):
+        a = node.attrs
+        w = params["weight"]
+        windows = window_slices(xs[0], node.resolved_pads, w.shape[2:], a["stride"], a["dilation"],
+                                node.type.shape[2:], 0)
+        y = sum(np.einsum("nc...,fc->nf...", patch, w[(slice(None), slice(None)) + offset])
+                for offset, patch in windows)
+        if a["bias"]:
+            y = y + params["bias"].reshape((-1,) + (1,) * self.spatial)
+        return y.astype(xs[0].dtype)
+
+    # 5. kernels bound: 1-d and 2-d run as 3-d with singleton axes (netc/kernels/conv.py)
+    def workspace(self, node, xs, y):
+        ck = math.prod(node.params["weight"].shape[1:])
+        filters, out = y.shape[1], math.prod(y.shape[2:])
+        return {"col": ((ck, "N", out), y.dtype),  # columns of every example, kept for conv_vjp_w
+                "tmp": ((filters, "N", out), y.dtype),
+                "gcol": ((ck, out), y.dtype),
+                "gw_tmp": ((filters, ck), y.dtype)}
+
+    def emit_forward(self, node, e):
+        b = e.p["bias"] if node.attrs["bias"] else "None"
+        return [f"conv_fwd({as3d(e.x[0], self.spatial)}, {as3d(e.p['weight'], self.spatial)}, {b}, "
+                f"{as3d(e.y, self.spatial)}, {e.ws['col']}, {e.ws['tmp']}, {geometry(node)})"]
+
+    def emit_vjp(self, node, e):
+        gy, w, lines = as3d(e.gy, self.spatial), as3d(e.p["weight"], self.spatial), []
+        if e.gx[0]:
+            lines.append(f"conv_vjp_x({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['gcol']}, {geometry(node)})")
+        if e.gp.get("weight"):
+            lines.append(f"conv_vjp_w({gy}, {e.gp['weight']}, {e.ws['col']}, {e.ws['tmp']}, {e.ws['gw_tmp']})")
+        if e.gp.get("bias"):
+            lines.append(f"conv_vjp_b({gy}, {e.gp['bias']})")
+        return lines
+
     # 6. multiply-adds
     def macs(self, node, xs, y):
         return y.size_per_example() * xs[0].shape[1] * math.prod(node.attrs["kernel"])
@@ -67,6 +105,46 @@ class Conv(Op):
         if any(d != 1 for d in a["dilation"]):
             text += f" dil {'x'.join(map(str, a['dilation']))}"
         return text
+
+
+def window_slices(x, pads, kernel, stride, dilation, out, fill):
+    """(offset, x[:, :, window offset]) for each kernel offset: the N x C x *out values each tap sees.
+
+    x is padded with `fill` by the resolved pads, and further on the right where a window
+    hangs past the padded input (rounding: ceil), so every slice has the output's size.
+    """
+    widths = [(0, 0), (0, 0)]
+    for size, (left, right), k, s, d, o in zip(x.shape[2:], pads, kernel, stride, dilation, out):
+        need = (o - 1) * s + d * (k - 1) + 1 - (size + left)
+        widths.append((left, max(right, need, 0)))
+    xp = np.pad(x, widths, constant_values=fill)
+    for offset in np.ndindex(*kernel):
+        index = tuple(slice(i * d, i * d + (o - 1) * s + 1, s) for i, d, s, o in zip(offset, dilation, stride, out))
+        yield offset, xp[(slice(None), slice(None)) + index]
+
+
+def as3d(name, spatial):
+    """Source text viewing an N x C x *spatial array as N x C x D x H x W (singleton axes in front)."""
+    if spatial == 3:
+        return name
+    dims = [f"{name}.shape[{i}]" for i in range(spatial + 2)]
+    return f"{name}.reshape({', '.join(dims[:2] + ['1'] * (3 - spatial) + dims[2:])})"
+
+
+def flat(name):
+    """Source text viewing an N x C x ... array as N x C x S."""
+    return f"{name}.reshape({name}.shape[0], {name}.shape[1], -1)"
+
+
+def three(values, fill):
+    """Source text of a (d, h, w) tuple: `values` for the last axes, `fill` for singleton ones."""
+    return repr((fill,) * (3 - len(values)) + tuple(values))
+
+
+def geometry(node):
+    """Source text of the stride, left pad and dilation tuples the kernels take."""
+    a = node.attrs
+    return f"{three(a['stride'], 1)}, {three([p[0] for p in node.resolved_pads], 0)}, {three(a['dilation'], 1)}"
 
 
 for _spatial in (1, 2, 3):

@@ -1,6 +1,8 @@
 """embedding and one_hot: integer ids (N, ...) -> vectors (N, ..., size)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..types import INT_DTYPES, TensorType
 from .base import MAX_SIZE, Attr, Op, Param, register
 
@@ -26,6 +28,17 @@ class Embedding(Op):
         return {"table": Param((node.attrs["vocab"], node.attrs["dim"]), "normal",
                                fan_in=1, fan_out=node.attrs["dim"])}
 
+    # 4. reference
+    def reference(self, node, xs, params):
+        return params["table"][xs[0]]
+
+    # 5. kernels bound: the ids get no gradient; the table's is a scatter-add
+    def emit_forward(self, node, e):
+        return [f"embedding_fwd({e.x[0]}, {e.p['table']}, {e.y})"]
+
+    def emit_vjp(self, node, e):
+        return [f"embedding_vjp_table({e.x[0]}, {e.gy}, {e.gp['table']})"] if e.gp.get("table") else []
+
     def label(self, a):
         return f"embedding {a['vocab']}x{a['dim']}"
 
@@ -39,6 +52,17 @@ class OneHot(Op):
         _expect_ids(node, xs[0])
         return TensorType(node.float_dtype,
                           xs[0].shape + (node.attrs["classes"],))
+
+    # 4. reference
+    def reference(self, node, xs, params):
+        return np.eye(node.attrs["classes"], dtype=node.type.dtype)[xs[0]]
+
+    # 5. kernels bound: the ids get no gradient, and one_hot has no other input
+    def emit_forward(self, node, e):
+        return [f"one_hot_fwd({e.x[0]}, {e.y})"]
+
+    def emit_vjp(self, node, e):
+        return []
 
     def label(self, a):
         return f"one_hot {a['classes']}"

@@ -3,6 +3,8 @@ the mean over the batch (and the time steps, for sequences); the spec's `weight`
 the total."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..types import INT_DTYPES, TensorType
 from .base import Attr, Op, expect_float, register
 
@@ -12,6 +14,26 @@ class Loss(Op):
 
     def scalar(self, x):
         return TensorType(x.dtype, ())
+
+    # 5. kernels bound, shared: the loss is a 0-d array; only the first input gets a gradient
+    def emit_forward(self, node, e):
+        return [f"{self.kernel(node)}_fwd({e.x[0]}, {e.x[1]}, {e.y}{self.extra(node, e)})"]
+
+    def emit_vjp(self, node, e):
+        if not e.gx[0]:
+            return []
+        return [f"{self.kernel(node)}_vjp_{self.inputs[0]}({e.x[0]}, {e.x[1]}, {e.gy}, {e.gx[0]}{self.extra(node, e)})"]
+
+    def kernel(self, node):
+        return self.name
+
+    def extra(self, node, e):
+        return ""
+
+
+def _lse(z):
+    m = z.max(axis=-1, keepdims=True)
+    return m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -38,6 +60,23 @@ class SoftmaxCrossEntropy(Loss):
             node.fail(f"labels are {labels.dtype} but logits are {logits.dtype}")
         return self.scalar(logits)
 
+    # 4. reference: mean over rows (N, and T for sequences) of -sum_c p_c log softmax(z)_c
+    def reference(self, node, xs, params):
+        z, labels = xs
+        logp = z - _lse(z)
+        if labels.dtype.kind in "iu":
+            rows = np.take_along_axis(logp, labels[..., None].astype(np.intp), axis=-1)
+            return np.asarray(-rows.mean(), z.dtype)
+        return np.asarray(-(labels * logp).sum(axis=-1).mean(), z.dtype)
+
+    # 5. kernels bound: one pair for class ids, one for probabilities
+    def kernel(self, node):
+        ids = node.in_types[1].dtype in INT_DTYPES
+        return self.name if ids else f"{self.name}_probs"
+
+
+EPS = 1e-7  # probabilities are clipped to [EPS, 1 - EPS] so that log stays finite
+
 
 class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
@@ -54,6 +93,23 @@ class BinaryCrossEntropy(Loss):
             node.fail(f"labels must be float 0/1 targets, found {labels.dtype}", "declare the labels input as float32")
         return self.scalar(logits)
 
+    # 4. reference: the mean over all elements
+    def reference(self, node, xs, params):
+        z, t = xs
+        if node.attrs["from_logits"]:
+            loss = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+        else:
+            p = np.clip(z, EPS, 1 - EPS)
+            loss = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+        return np.asarray(loss.mean(), z.dtype)
+
+    # 5. kernels bound
+    def kernel(self, node):
+        return self.name if node.attrs["from_logits"] else f"{self.name}_probs"
+
+    def extra(self, node, e):
+        return "" if node.attrs["from_logits"] else f", {e.lit(EPS)}"
+
 
 class MSE(Loss):
     name = "mse"
@@ -67,6 +123,11 @@ class MSE(Loss):
             node.fail(f"target ({target.dtype} {target}) must match the prediction ({pred.dtype} {pred})",
                       "an autoencoder compares its output with its own input")
         return self.scalar(pred)
+
+    # 4. reference: the mean over all elements; the target gets no gradient, like labels
+    def reference(self, node, xs, params):
+        p, t = xs
+        return np.asarray(((p - t) ** 2).mean(), p.dtype)
 
 
 for _op in (SoftmaxCrossEntropy(), BinaryCrossEntropy(), MSE()):

@@ -3,11 +3,55 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..types import format_shape
 from .base import Attr, Op, register
 
 
-class Flatten(Op):
+# helpers for emitted lines: kernels take fixed-rank views, so one compiled kernel serves every rank
+
+def size_expr(arr: str, shape, axes) -> str:
+    """Source text for the number of elements over `axes` of array `arr` of type shape `shape`:
+    fixed sizes inline, N and T read from the array at run time."""
+    fixed, terms = 1, []
+    for d in axes:
+        if isinstance(shape[d], int):
+            fixed *= shape[d]
+        else:
+            terms.append(f"{arr}.shape[{d}]")
+    if fixed != 1 or not terms:
+        terms.append(str(fixed))
+    return "*".join(terms)
+
+
+def view(arr: str, shape, groups) -> str:
+    """Source text reshaping `arr` to one axis per group of consecutive axes."""
+    return f"{arr}.reshape(({', '.join(size_expr(arr, shape, g) for g in groups)},))"
+
+
+def view3(arr: str, shape, axis: int) -> str:
+    """`arr` as (before axis, axis, after axis), for kernels that work along one axis."""
+    axis %= len(shape)
+    return view(arr, shape, [range(axis), [axis], range(axis + 1, len(shape))])
+
+
+class Regroup(Op):
+    """Flatten and reshape: the same elements in the same order, in another shape."""
+
+    # 4. reference
+    def reference(self, node, xs, params):
+        return xs[0].reshape((xs[0].shape[0],) + node.type.shape[1:])
+
+    # 5. kernels bound: a copy, since y has its own buffer in the plan
+    def emit_forward(self, node, e):
+        return [f"reshape_fwd({e.x[0]}, {e.y})"]
+
+    def emit_vjp(self, node, e):
+        return [f"reshape_vjp_x({e.gy}, {e.gx[0]})"] if e.gx[0] else []
+
+
+class Flatten(Regroup):
     name = "flatten"
     inputs = ("x",)
     attrs = {}
@@ -20,7 +64,7 @@ class Flatten(Op):
         return x.with_shape(("N", x.size_per_example()))
 
 
-class Reshape(Op):
+class Reshape(Regroup):
     name = "reshape"
     inputs = ("x",)
     attrs = {"shape": Attr("shape", doc="one example's new shape; -1 once for 'the rest'")}
@@ -76,6 +120,27 @@ class Concat(Op):
         shape = list(first.shape)
         shape[axis] = total
         return first.with_shape(shape)
+
+    # 4. reference
+    def reference(self, node, xs, params):
+        return np.concatenate(xs, axis=node.attrs["axis"])
+
+    # 5. kernels bound: one copy per input into its slice of y, all as (outer, axis, inner) views
+    def _slices(self, node):
+        axis = node.attrs["axis"] % node.type.rank
+        offset = 0
+        for i, t in enumerate(node.in_types):
+            yield i, axis, t.shape, offset
+            offset += t.shape[axis]
+
+    def emit_forward(self, node, e):
+        y = view3(e.y, node.type.shape, node.attrs["axis"])
+        return [f"concat_fwd({view3(e.x[i], shape, axis)}, {y}, {off})" for i, axis, shape, off in self._slices(node)]
+
+    def emit_vjp(self, node, e):
+        gy = view3(e.gy, node.type.shape, node.attrs["axis"])
+        return [f"concat_vjp_x({gy}, {view3(e.gx[i], shape, axis)}, {off})"
+                for i, axis, shape, off in self._slices(node) if e.gx[i]]
 
 
 for _op in (Flatten(), Reshape(), Concat()):

@@ -6,9 +6,10 @@ Attribute values stay as the user wrote them; the op's own rules check them in t
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from ..errors import Diagnostics, Loc, Problem, did_you_mean
+from ..errors import Diagnostics, Loc, Problem, closest, did_you_mean
 from ..ops import REGISTRY
 from ..types import DTYPES, SYMBOLS
 from . import expr
@@ -18,10 +19,14 @@ FORMAT_VERSION = 1
 SECTIONS = ("netc", "name", "description", "inputs", "outputs", "layers", "loss", "train",
             "defaults", "blocks")
 LAYER_KEYS = ("name", "in", "repeat")  # keys of a layer entry that are not op attributes
-MAX_NODES = 100_000
+REQUIRED_SECTIONS = ("netc", "inputs", "layers")
+MAX_NODES = 20_000  # ResNet-1001 has about 3,000 layers; more is a runaway 'repeat'
 MAX_CALL_DEPTH = 32
 MAX_REPEAT = 10_000
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 PARAM_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+TYPE_SYNONYMS = {"integer": "int", "number": "float", "double": "float", "real": "float", "boolean": "bool",
+                 "string": "str", "word": "str", **{t: t for t in PARAM_TYPES}}
 
 
 @dataclass
@@ -46,6 +51,7 @@ class LayerInst:
     weight: float = 1.0  # for losses
     is_loss: bool = False
     inputs: list = field(default_factory=list)  # resolved full names, by slot order
+    key_locs: dict = field(default_factory=dict)  # where each attribute's name is written
 
 
 @dataclass
@@ -54,6 +60,7 @@ class Ref:
     loc: Loc
     scope: "Scope"
     resolved: str | None = None  # filled at expansion time for $input / $last
+    owner: str = ""  # who reads it, for messages: "block 'se' called as 'se_1'"
 
 
 @dataclass
@@ -106,6 +113,9 @@ class Expander:
         self.pending_inputs: dict = {}  # '$input:<call>' -> Ref in the caller's scope
         self.aliases: dict = {}  # block call's full name -> its output layer
         self.output_refs: list = []
+        self.poisoned: set = set()  # names whose definition failed: references to them stay quiet
+        self.failed_blocks: set = set()  # blocks whose definition failed: calls to them stay quiet
+        self.meant: set = set()
 
     # -- helpers ---------------------------------------------------------------------------
     def error(self, loc, message, hint=None, scope=None):
@@ -119,64 +129,79 @@ class Expander:
             self.error(top_loc, "a spec is a mapping with keys 'netc', 'name', 'inputs' and 'layers'",
                        "start the file with 'netc: 1' on its own line")
             self.diags.raise_if_any()
+        self.meant = set()  # sections the user misspelt: not reported missing as well
         for key in doc:
             if key not in SECTIONS:
                 self.error(doc.key_loc(key), f"unknown section '{key}'", did_you_mean(key, SECTIONS))
+                self.meant.add(closest(key, SECTIONS))
         self._version()
         name = doc.get("name", "network")
         if not isinstance(name, str) or not name:
-            self.error(doc.value_loc("name"), "'name' must be a word", "for example: name: lenet5")
+            self.error(doc.value_loc("name"), f"'name' must be a word, found {name!r}", "for example: name: lenet5")
             name = "network"
+        description = doc.get("description", "")
+        if description is not None and not isinstance(description, str):
+            self.error(doc.value_loc("description"), "'description' must be text")
+            description = ""
         defaults = self._defaults()
         self._blocks()
         top = Scope("", None, {}, ())
-        self._inputs(top)
-        self.diags.raise_if_any()
+        first = self._inputs(top)
+        if first is None:  # the inputs failed and were reported: layers reading them stay quiet
+            first = "$no-input"
+            self.poisoned.add(first)
         layers = doc.get("layers")
         if layers is None:
-            self.error(top_loc, "the spec has no 'layers'", "add 'layers:' with a list of ops, e.g. '- dense: {units: 10}'")
+            if "layers" not in self.meant:
+                self.error(doc.value_loc("layers") if "layers" in doc else top_loc, "the spec has no 'layers'",
+                           "add 'layers:' with a list of ops, e.g. '- dense: {units: 10}'")
         elif not isinstance(layers, LList) or not layers:
             self.error(doc.value_loc("layers"), "'layers' must be a non-empty list",
                        "each entry starts with '- ', e.g. '- dense: {units: 10}'")
-        else:
-            first = self.inputs[0].name if self.inputs else None
-            self._layers(layers, top, first)
-        last = self._last_layer()
+        last = None
+        if isinstance(layers, LList) and layers:
+            # what the last entry produces: for a block call, its output (followed when resolving)
+            last = self._layers(layers, top, first)
         self._losses(top, last)
         outputs = self._outputs(top, last)
         train = self._train()
-        if not self.diags.errors:  # a reference to a layer that failed would only add noise
-            self._resolve_refs(top)
+        self._resolve_refs(top)
         # the build stage adds the attribute errors of every layer before raising all of them
         return Spec(name, self.file, self.inputs, self.layers, outputs, train, defaults,
-                    list(self.diags.items), doc.get("description", "") or "")
-
-    def _last_layer(self):
-        plain = [layer for layer in self.layers if not layer.is_loss]
-        return plain[-1].name if plain else None
+                    list(self.diags.items), description or "")
 
     # -- sections --------------------------------------------------------------------------
     def _version(self):
         doc = self.doc
         if "netc" not in doc:
+            if "netc" in self.meant:
+                return
             self.error(doc.loc, "the spec does not say which netc format it uses",
                        f"add 'netc: {FORMAT_VERSION}' as the first line")
-        elif doc["netc"] != FORMAT_VERSION or isinstance(doc["netc"], bool):
+        elif type(doc["netc"]) is not int or doc["netc"] != FORMAT_VERSION:
             self.error(doc.value_loc("netc"), f"unsupported format version {doc['netc']!r}; "
-                       f"this netc reads version {FORMAT_VERSION}", f"write 'netc: {FORMAT_VERSION}'")
+                       f"this netc reads version {FORMAT_VERSION}", f"write 'netc: {FORMAT_VERSION}' (a number)")
 
     def _inputs(self, top):
         doc = self.doc
         inputs = doc.get("inputs")
         if not isinstance(inputs, LDict) or not inputs:
-            self.error(doc.value_loc("inputs") if "inputs" in doc else doc.loc,
-                       "the spec needs 'inputs': a mapping from input names to shapes",
-                       "for example: inputs: {image: [1, 28, 28], label: {shape: [], dtype: int32}}")
-            return
+            if "inputs" in doc or "inputs" not in self.meant:
+                self.error(doc.value_loc("inputs") if "inputs" in doc else doc.loc,
+                           "the spec needs 'inputs': a mapping from input names to shapes",
+                           "for example: inputs: {image: [1, 28, 28], label: {shape: [], dtype: int32}}")
+            return None
+        first = None
         for name, value in inputs.items():
             loc = inputs.value_loc(name)
             if not self._check_name(name, inputs.key_loc(name)):
                 continue
+            if first is None:
+                first = name
+            # a declaration that fails still defines the name, so layers that read it add no noise
+            top.names[name] = (name, inputs.key_loc(name))
+            self.all_names[name] = inputs.key_loc(name)
+            self.poisoned.add(name)
             dtype = "float32"
             shape_value, shape_loc = value, loc
             if isinstance(value, LDict):
@@ -185,11 +210,13 @@ class Expander:
                         self.error(value.key_loc(key), f"unknown key '{key}' for input '{name}'",
                                    did_you_mean(key, ("shape", "dtype")))
                 if "shape" not in value:
-                    self.error(loc, f"input '{name}' has no shape", "give 'shape: [...]' ([] for one number per example)")
+                    if "shape" not in {closest(k, ("shape", "dtype")) for k in value if k not in ("shape", "dtype")}:
+                        self.error(loc, f"input '{name}' has no shape",
+                                   "give 'shape: [...]' ([] for one number per example)")
                     continue
                 shape_value, shape_loc = value["shape"], value.value_loc("shape")
                 dtype = value.get("dtype", "float32")
-                if dtype not in DTYPES:
+                if not isinstance(dtype, str) or dtype not in DTYPES:
                     self.error(value.value_loc("dtype"), f"unknown dtype {dtype!r} for input '{name}'",
                                did_you_mean(dtype, DTYPES) if isinstance(dtype, str) else f"one of {', '.join(DTYPES)}")
                     continue
@@ -197,8 +224,8 @@ class Expander:
             if shape is None:
                 continue
             self.inputs.append(InputDecl(name, shape, dtype, inputs.key_loc(name)))
-            top.names[name] = (name, inputs.key_loc(name))
-            self.all_names[name] = inputs.key_loc(name)
+            self.poisoned.discard(name)
+        return first
 
     def _shape(self, value, loc, name):
         if isinstance(value, int) and not isinstance(value, bool):
@@ -267,6 +294,7 @@ class Expander:
                 continue
             if not isinstance(body, LDict):
                 self.error(blocks.value_loc(name), f"block '{name}' must be a mapping with 'params' and 'layers'")
+                self.failed_blocks.add(name)
                 continue
             for key in body:
                 if key not in ("params", "layers", "output", "description"):
@@ -281,8 +309,17 @@ class Expander:
             for pname, spec in raw.items():
                 if not self._check_name(pname, raw.key_loc(pname)):
                     continue
+                if pname in LAYER_KEYS:
+                    self.error(raw.key_loc(pname), f"block '{name}' cannot have a parameter named '{pname}'",
+                               f"'{pname}' is said of every layer and block call; choose another name")
+                    continue
                 if isinstance(spec, str) and spec in PARAM_TYPES:
                     params[pname] = (PARAM_TYPES[spec], None, True)
+                elif isinstance(spec, str) and spec.lower() in TYPE_SYNONYMS:
+                    # 'integer' or 'string' is a misspelt type, not a default value
+                    self.error(raw.value_loc(pname), f"unknown type '{spec}' for parameter '{pname}' of block "
+                               f"'{name}'", f"did you mean '{TYPE_SYNONYMS[spec.lower()]}'? A type is one of "
+                               f"int, float, bool, str; any other value is the parameter's default")
                 elif isinstance(spec, (bool, int, float, str)):
                     params[pname] = (type(spec), spec, False)
                 else:
@@ -290,17 +327,22 @@ class Expander:
                                f"(int, float, bool, str) or a default value")
             layers = body.get("layers")
             if not isinstance(layers, LList) or not layers:
-                self.error(body.value_loc("layers") if "layers" in body else body.loc,
-                           f"block '{name}' needs a non-empty list of 'layers'")
+                keys = ("params", "layers", "output", "description")
+                if "layers" in body or "layers" not in {closest(k, keys) for k in body if k not in keys}:
+                    self.error(body.value_loc("layers") if "layers" in body else body.loc,
+                               f"block '{name}' needs a non-empty list of 'layers'")
+                self.failed_blocks.add(name)
                 continue
             self.blocks[name] = {"params": params, "layers": layers, "output": body.get("output"),
                                  "loc": loc, "body": body}
 
-    def _check_name(self, name, loc) -> bool:
+    def _check_name(self, name, loc, scope=None) -> bool:
         if not isinstance(name, str) or not name or "/" in name or name.startswith("$") \
                 or not all(c.isalnum() or c in "_-." for c in name):
-            self.error(loc, f"'{name}' is not a valid name",
-                       "use letters, digits, '_', '-' or '.'; '/' separates block levels and is added by netc")
+            shown = f"'{name}'" if isinstance(name, str) else repr(name)
+            self.error(loc, f"{shown} is not a valid name",
+                       "use letters, digits, '_', '-' or '.'; '/' separates block levels and is added by netc",
+                       scope)
             return False
         return True
 
@@ -339,22 +381,31 @@ class Expander:
     def _layer(self, item, loc, scope: Scope, prev):
         split = self._split(item, loc, scope)
         if split is None:
-            return prev
+            return self._poison(None, scope, prev)
         kind, attrs, attrs_loc = split
+        if kind in self.failed_blocks:  # its definition was reported
+            return self._poison(attrs, scope, prev)
         if kind not in REGISTRY and kind not in self.blocks:
             self.error(loc, f"unknown op '{kind}'", did_you_mean(kind, list(REGISTRY) + list(self.blocks)), scope)
-            return prev
-        attrs = self._substitute(attrs, scope)
+            return self._poison(attrs, scope, prev)
+        slots = () if kind in self.blocks or REGISTRY[kind].variadic else REGISTRY[kind].inputs
+        attrs = self._substitute(attrs, scope, keep=slots)
         repeat = attrs.pop("repeat", 1)
-        if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= MAX_REPEAT:
-            self.error(attrs.value_loc("repeat"), f"'repeat' must be a whole number from 1 to {MAX_REPEAT:,}, found {repeat!r}",
-                       None, scope)
+        if repeat is expr.INVALID:
+            repeat = 1
+        elif not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= MAX_REPEAT:
+            self.error(attrs.value_loc("repeat"), f"'repeat' must be a whole number from 1 to {MAX_REPEAT:,}, "
+                       f"found {repeat!r}", None, scope)
             repeat = 1
         user_name = attrs.pop("name", None)
-        if user_name is not None and not self._check_name(user_name, attrs.value_loc("name")):
+        if user_name is not None and not self._check_name(user_name, attrs.value_loc("name"), scope):
             user_name = None
         in_value = attrs.pop("in", None)
-        in_loc = attrs.value_loc("in")
+        in_loc = attrs.value_loc("in") if in_value is not None else loc
+        named = {}  # named input slots, e.g. 'state: enc' for an lstm
+        for slot_name in slots:
+            if slot_name in attrs:
+                named[slot_name] = Ref(attrs.pop(slot_name), attrs.value_loc(slot_name), scope)
         for copy in range(repeat):
             if user_name is None:
                 local = scope.auto_name(kind)
@@ -367,32 +418,52 @@ class Expander:
                            f"the name '{full}' is already used (line {first.line})",
                            "give each layer its own name", scope)
                 return prev
-            refs = self._refs(in_value if copy == 0 else None, in_loc, scope, prev, kind)
-            if refs is None:
-                return prev
+            if copy == 0 and in_value is None and named:
+                # the implicit $last fills the first slot not named, e.g. an lstm's x when 'state:' is given
+                free = [slot for slot in slots if slot not in named]
+                refs = [Ref("$last", loc, scope, prev)] if free and prev is not None else []
+                slot_refs = [(free[0], refs[0])] if refs else []
+                slot_refs += list(named.items())
+            else:
+                refs = self._refs(in_value if copy == 0 else None, in_loc, scope, prev, kind)
+                if refs is None:
+                    self._register(scope, local, full, loc, poisoned=True)
+                    return full
+                slot_refs = list(enumerate(refs)) + (list(named.items()) if copy == 0 else [])
             if kind in self.blocks:
                 out = self._call_block(kind, attrs, attrs_loc, loc, scope, full, refs)
                 if out is None:
-                    return prev
+                    self._register(scope, local, full, loc, poisoned=True)
+                    return full
             else:
-                op = REGISTRY[kind]
-                slot_refs = list(enumerate(refs))
-                for slot_name in op.inputs:
-                    if slot_name in attrs and not op.variadic:
-                        text = attrs.pop(slot_name)
-                        slot_refs.append((slot_name, Ref(text, attrs.value_loc(slot_name), scope)))
                 layer = LayerInst(full, kind, dict(attrs), dict(attrs.value_locs), slot_refs, loc,
-                                  scope.call_sites)
+                                  scope.call_sites, key_locs=dict(attrs.key_locs))
                 self.layers.append(layer)
                 out = full
             if out != full:
                 self.aliases[full] = out
-            scope.names[local] = (out, loc)
+            self._register(scope, local, out, loc)
             if user_name is not None and repeat > 1:
                 scope.names[user_name] = (out, loc)
             self.all_names[full] = loc
             prev = out
         return prev
+
+    def _register(self, scope, local, full, loc, poisoned=False):
+        scope.names[local] = (full, loc)
+        self.all_names[full] = loc
+        if poisoned:
+            self.poisoned.add(full)
+
+    def _poison(self, attrs, scope, prev):
+        """A layer that failed keeps its name, so that layers reading it add no follow-on errors."""
+        name = attrs.get("name") if isinstance(attrs, LDict) else None
+        if isinstance(name, str) and name and name not in scope.names:
+            self._register(scope, name, scope.prefix + name, attrs.value_loc("name"), poisoned=True)
+            return scope.prefix + name
+        full = scope.prefix + scope.auto_name("failed")
+        self.poisoned.add(full)
+        return full
 
     def _refs(self, in_value, in_loc, scope, prev, kind):
         if in_value is None:
@@ -444,20 +515,27 @@ class Expander:
                            did_you_mean(key, block["params"]) or f"block '{kind}' takes no parameters", scope)
                 continue
             ptype = block["params"][key][0]
+            if value is expr.INVALID:
+                continue
             if ptype is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if not isinstance(value, ptype) or (ptype is int and isinstance(value, bool)):
                 self.error(attrs.value_loc(key), f"parameter '{key}' of block '{kind}' must be {ptype.__name__}, "
-                           f"found {value!r}", None, scope)
+                           f"found {_show(value)}", _PARAM_HINT.get(ptype), scope)
                 continue
             params[key] = value
+        meant = {closest(k, block["params"]) for k in attrs if k not in block["params"]}
+        missing = False
         for key, (ptype, default, required) in block["params"].items():
             if key not in params:
                 if required:
-                    self.error(loc, f"block '{kind}' needs parameter '{key}' ({ptype.__name__})",
-                               f"call it as '- {kind}: {{{key}: ...}}'", scope)
-                    return None
+                    if key not in attrs and key not in meant:  # a misspelt one was reported above
+                        self.error(loc, f"block '{kind}' needs parameter '{key}' ({ptype.__name__})",
+                                   f"call it as '- {kind}: {{{key}: ...}}'", scope)
+                    missing = True
                 params[key] = default
+        if missing or len(params) != len(block["params"]):
+            return None
         if len(refs) != 1:
             self.error(loc, f"block '{kind}' reads one input, given {len(refs)}", None, scope)
             return None
@@ -465,6 +543,7 @@ class Expander:
         # the block's input is resolved in the caller's scope, after all names are known
         child.block_input = f"$input:{full}"
         self.pending_inputs[child.block_input] = refs[0]
+        refs[0].owner = f"block '{kind}' called as '{full}'"
         last = self._layers(block["layers"], child, child.block_input)
         output = block["output"]
         if output is not None:
@@ -475,11 +554,15 @@ class Expander:
             return child.names[output][0]
         return last
 
-    def _substitute(self, attrs: LDict, scope: Scope) -> LDict:
-        """Replace block parameters and integer expressions in attribute values."""
+    def _substitute(self, attrs: LDict, scope: Scope, keep=()) -> LDict:
+        """Replace block parameters and integer expressions in attribute values.
+
+        Names ('name', 'in' and input slots such as 'labels') are never arithmetic: 'res-1' is a name.
+        """
         out = LDict(attrs.loc)
         for key, value in attrs.items():
-            out[key] = self._value(value, attrs.value_loc(key), scope)
+            plain = key in ("name", "in") or key in keep
+            out[key] = value if plain else self._value(value, attrs.value_loc(key), scope)
             out.key_locs[key] = attrs.key_loc(key)
             out.value_locs[key] = attrs.value_loc(key)
         return out
@@ -493,8 +576,13 @@ class Expander:
         if not isinstance(value, str) or value.startswith("$"):
             return value
         env = self._env(scope)
-        tree = expr.parse_expression(value)
+        tree, forbidden = expr.check_expression(value)
+        wordlike = _WORD.fullmatch(value.strip()) is not None
         if tree is None:
+            if forbidden and not wordlike:  # refused, never evaluated
+                self.error(loc, f"'{value}' is not arithmetic netc evaluates: it uses {forbidden}",
+                           f"an expression may use {expr.ALLOWED}", scope)
+                return expr.INVALID
             return value
         names = expr.names_in(tree)
         if not expr.is_arithmetic(tree):
@@ -503,12 +591,14 @@ class Expander:
             if not names:
                 return expr.evaluate(tree, {}, value)
             return value  # a plain word, like 'same' or 'floor'
+        unknown = [n for n in names if n not in env]
+        if unknown and wordlike and not any(closest(n, env) for n in unknown):
+            return value  # a word with a dash, like 'glorot-uniform': the attribute's check explains
         try:
-            result = expr.evaluate(tree, env, value)
+            return expr.evaluate(tree, env, value)
         except Problem as p:
             self.error(loc, p.message, p.hint, scope)
-            return value
-        return result
+            return expr.INVALID
 
     def _env(self, scope):
         env = {}
@@ -548,14 +638,18 @@ class Expander:
                 losses = [n for n, o in REGISTRY.items() if o.is_loss]
                 self.error(loc, f"'{kind}' is not a loss", did_you_mean(kind, losses), top)
                 continue
-            attrs = self._substitute(attrs, top)
+            attrs = self._substitute(attrs, top, keep=op.inputs)
             weight = attrs.pop("weight", 1.0)
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0 \
+            if weight is expr.INVALID:
+                weight = 1.0
+            elif isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0 \
                     or weight == float("inf"):
                 self.error(attrs.value_loc("weight"), f"a loss weight must be a number >= 0, found {weight!r}", None, top)
                 weight = 1.0
             user_name = attrs.pop("name", None)
-            name = user_name if isinstance(user_name, str) and user_name else (
+            if user_name is not None and not self._check_name(user_name, attrs.value_loc("name"), top):
+                user_name = None
+            name = user_name if user_name is not None else (
                 "loss" if len(items) == 1 else top.auto_name(kind))
             if name in top.names:
                 self.error(attrs.value_loc("name") if user_name else loc,
@@ -572,7 +666,7 @@ class Expander:
             if not refs and op.inputs[0] not in dict(slot_refs) and last is not None:
                 slot_refs.insert(0, (0, Ref("$last", loc, top, last)))  # e.g. logits: the last layer
             layer = LayerInst(name, kind, dict(attrs), dict(attrs.value_locs), slot_refs, loc, (),
-                              float(weight), True)
+                              float(weight), True, key_locs=dict(attrs.key_locs))
             self.layers.append(layer)
             top.names[name] = (name, loc)
             self.all_names[name] = loc
@@ -581,7 +675,10 @@ class Expander:
         doc = self.doc
         value = doc.get("outputs")
         if value is None:
-            return [last] if last else []
+            if last is None or last in self.poisoned:
+                return []
+            self.output_refs.append(Ref("$last", doc.loc, top, last))
+            return [last]
         values = value if isinstance(value, list) else [value]
         out = []
         for i, v in enumerate(values):
@@ -610,6 +707,8 @@ class Expander:
         while scope is not None:
             if text in scope.names:
                 return self._follow(scope.names[text][0])
+            if "/" in text and scope.prefix + text in self.all_names:  # a path below this call: 'a/fc'
+                return self._follow(scope.prefix + text)
             scope = scope.parent
         if text in self.all_names:
             return self._follow(text)
@@ -629,6 +728,8 @@ class Expander:
     def _follow(self, name):
         """A block's placeholder input -> what the caller passed; a block call -> its last layer."""
         for _ in range(4 * MAX_CALL_DEPTH):
+            if name in self.poisoned:
+                break
             if name in self.pending_inputs:
                 name = self._lookup(self.pending_inputs[name])
             elif name in self.aliases:
@@ -638,42 +739,59 @@ class Expander:
         return name
 
     def _resolve_refs(self, top):
+        # what each block call reads, first: a wrong 'in:' of a call is reported once, at the call
+        for key, ref in self.pending_inputs.items():
+            if isinstance(ref.text, str) and ref.resolved is None:
+                try:
+                    self._lookup(ref)
+                except Problem as p:
+                    self.error(ref.loc, f"{ref.owner}: {p.message}", p.hint, ref.scope)
+                    self.poisoned.add(key)
         for layer in self.layers:
-            positional, named = [], {}
+            positional, named, ok = [], {}, True
             for slot, ref in layer.refs:
-                if not isinstance(ref.text, str):
-                    self.error(ref.loc, f"'{slot}' must name a layer or input, found {ref.text!r}", None, ref.scope)
+                if not isinstance(ref.text, str) or not ref.text:
+                    self.diags.error(ref.loc, f"{layer.op} '{layer.name}': '{slot}' must name a layer or input, "
+                                     f"found {ref.text!r}", None, layer.call_sites)
+                    ok = False
                     continue
                 try:
                     target = self._lookup(ref)
                 except Problem as p:
-                    self.error(ref.loc, f"{layer.op} '{layer.name}': {p.message}", p.hint, ref.scope)
+                    self.diags.error(ref.loc, f"{layer.op} '{layer.name}': {p.message}", p.hint, layer.call_sites)
+                    ok = False
+                    continue
+                if target in self.poisoned:
+                    ok = False
                     continue
                 if isinstance(slot, int):
                     positional.append(target)
                 else:
                     named[slot] = target
+            if not ok:
+                layer.inputs = []
+                continue
             op = REGISTRY[layer.op]
-            if named:
-                layer.inputs = positional[:]
-                for i, slot_name in enumerate(op.inputs):
-                    if slot_name in named:
-                        while len(layer.inputs) < i:
-                            layer.inputs.append(None)
-                        if i < len(layer.inputs) and layer.inputs[i] is not None:
-                            self.error(layer.loc, f"{layer.op} '{layer.name}': input '{slot_name}' is given twice")
-                        elif i < len(layer.inputs):
-                            layer.inputs[i] = named[slot_name]
-                        else:
-                            layer.inputs.append(named[slot_name])
-            else:
-                layer.inputs = positional
+            layer.inputs = positional[:]
+            for i, slot_name in enumerate(op.inputs):
+                if slot_name not in named:
+                    continue
+                while len(layer.inputs) < i:
+                    layer.inputs.append(None)
+                if i < len(layer.inputs) and layer.inputs[i] is not None:
+                    loc = next(r.loc for sl, r in layer.refs if sl == slot_name)
+                    self.diags.error(loc, f"{layer.op} '{layer.name}': input '{slot_name}' is given twice, "
+                                     f"by 'in:' and by '{slot_name}:'", "say it once", layer.call_sites)
+                elif i < len(layer.inputs):
+                    layer.inputs[i] = named[slot_name]
+                else:
+                    layer.inputs.append(named[slot_name])
+        self._resolved_outputs = []
         for ref in self.output_refs:
             try:
-                self._lookup(ref)
+                self._resolved_outputs.append(self._lookup(ref))
             except Problem as p:
                 self.error(ref.loc, f"output: {p.message}", p.hint)
-        self._resolved_outputs = [self._lookup(r) for r in self.output_refs] if not self.diags.errors else []
 
 
 def expand(doc, file: str) -> Spec:
@@ -682,3 +800,15 @@ def expand(doc, file: str) -> Spec:
     if ex.output_refs and not ex.diags.errors:
         spec.outputs = ex._resolved_outputs
     return spec
+
+
+def _show(value) -> str:
+    if isinstance(value, LDict):
+        return "a mapping"
+    if isinstance(value, LList):
+        return "a list"
+    return repr(value)
+
+
+_PARAM_HINT = {int: "a whole number such as 64, or an expression of the caller's parameters",
+               float: "a number such as 0.5", bool: "true or false", str: "a word"}

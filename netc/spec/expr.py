@@ -21,29 +21,59 @@ _BINOPS = {
 }
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 _FUNCS = {"min": min, "max": max, "abs": abs}
+class _Invalid:
+    """The value of an expression that failed; its error is already reported where it was written."""
+
+    def __repr__(self):
+        return "<invalid expression>"
+
+
+INVALID = _Invalid()
 MAX_MAGNITUDE = 10**15  # far beyond any real layer size, small enough to stop runaway powers
 MAX_LENGTH = 200
 
 
 def parse_expression(text: str):
-    """The expression's AST when `text` reads as arithmetic, else None (a plain word stays a word)."""
+    """The expression's AST when `text` reads as allowed arithmetic, else None (a word stays a word)."""
+    tree, _ = check_expression(text)
+    return tree
+
+
+def check_expression(text: str):
+    """(tree, None) for allowed arithmetic; (None, reason) for Python that is not allowed (never
+    evaluated); (None, None) for text that is not an expression at all."""
     if len(text) > MAX_LENGTH:
-        return None
+        return None, None
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+        return None, None
     for node in ast.walk(tree):
-        if not isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name,
-                                 ast.Load, ast.Call, *_BINOPS, *_UNARY)):
-            return None
-        if isinstance(node, ast.Constant) and (isinstance(node.value, bool)
-                                               or not isinstance(node.value, (int, float))):
-            return None
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _FUNCS
-                                               and not node.keywords):
-            return None
-    return tree
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in _FUNCS):
+                name = node.func.id if isinstance(node.func, ast.Name) else None
+                return None, f"a call of '{name}'" if name else "a call"
+            if node.keywords:
+                return None, f"keyword arguments in {node.func.id}()"
+            continue
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                return None, f"the constant {node.value!r}"
+            continue
+        if not isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load,
+                                 *_BINOPS, *_UNARY)):
+            return None, _FORBIDDEN.get(type(node), f"'{type(node).__name__}' syntax")
+    return tree, None
+
+
+_FORBIDDEN = {ast.Attribute: "attribute access ('.')", ast.Subscript: "indexing ('[...]')",
+              ast.Compare: "a comparison", ast.BoolOp: "'and'/'or'", ast.IfExp: "'if ... else'",
+              ast.Lambda: "'lambda'", ast.List: "a list", ast.Tuple: "a tuple", ast.Dict: "a mapping",
+              ast.Set: "a set", ast.ListComp: "a comprehension", ast.GeneratorExp: "a comprehension",
+              ast.Starred: "'*'", ast.BitOr: "'|'", ast.BitAnd: "'&'", ast.BitXor: "'^'",
+              ast.LShift: "'<<'", ast.RShift: "'>>'", ast.Invert: "'~'", ast.Not: "'not'",
+              ast.MatMult: "'@'", ast.JoinedStr: "an f-string", ast.NamedExpr: "':='"}
+ALLOWED = "numbers, block parameters, + - * / // % **, parentheses and min, max, abs"
 
 
 def is_arithmetic(tree) -> bool:
@@ -80,15 +110,22 @@ def evaluate(tree, env: dict, text: str = ""):
                 raise Problem(f"'{text}': power too large")
             if isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) and right == 0:
                 raise Problem(f"'{text}': division by zero")
-            result = _BINOPS[type(node.op)](left, right)
-            if isinstance(result, complex) or abs(result) > MAX_MAGNITUDE:
+            try:
+                result = _BINOPS[type(node.op)](left, right)
+            except ZeroDivisionError:
+                raise Problem(f"'{text}': division by zero") from None
+            except (ArithmeticError, ValueError, TypeError):
+                raise Problem(f"'{text}' is out of range") from None
+            if isinstance(result, complex) or abs(result) > MAX_MAGNITUDE or result != result:
                 raise Problem(f"'{text}' = {result} is out of range")
             return result
         if isinstance(node, ast.Call):
+            name = node.func.id
             args = [ev(a) for a in node.args]
-            if not args:
-                raise Problem(f"'{text}': {node.func.id}() needs arguments")
-            return _FUNCS[node.func.id](*args) if len(args) > 1 or node.func.id == "abs" else args[0]
+            if not args or (name == "abs" and len(args) != 1):
+                raise Problem(f"'{text}': {name}() takes {'one argument' if name == 'abs' else 'arguments'}, "
+                              f"given {len(args)}")
+            return _FUNCS[name](*args) if len(args) > 1 or name == "abs" else args[0]
         raise Problem(f"'{text}' is not arithmetic netc understands")
 
     return ev(tree)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import yaml
 
-from ..errors import Diagnostics, Loc, SpecError
+from ..errors import Diagnostics, Loc
 
-MAX_BYTES = 2_000_000  # a network spec is a screen or two; refuse megabytes of YAML quickly
+MAX_BYTES = 256 * 1024  # a network spec is a screen or two; PyYAML reads about 1 MB/s, so refuse more
 MAX_VALUES = 200_000  # counts every value after aliases are followed: stops alias bombs
 MAX_DEPTH = 64
 
@@ -52,9 +52,10 @@ def _mark_loc(file, mark) -> Loc:
 
 
 class _Converter:
-    def __init__(self, file, loader):
+    def __init__(self, file, loader, diags):
         self.file = file
         self.loader = loader
+        self.diags = diags  # problems that do not stop the reading (duplicate keys)
         self.count = 0
 
     def convert(self, node, depth=0):
@@ -67,28 +68,33 @@ class _Converter:
             raise _Stop(loc, f"the spec nests deeper than {MAX_DEPTH} levels",
                         "a network spec needs only a few levels of nesting")
         if isinstance(node, yaml.MappingNode):
+            self._check_tag(node, "map", loc)
             out = LDict(loc)
             self.loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
             for key_node, value_node in node.value:
                 key_loc = _mark_loc(self.file, key_node.start_mark)
                 if not isinstance(key_node, yaml.ScalarNode):
-                    raise _Stop(key_loc, "a mapping key must be a plain word", None)
+                    raise _Stop(key_loc, "a mapping key must be a plain word, found a "
+                                + ("list" if isinstance(key_node, yaml.SequenceNode) else "mapping"),
+                                "a key is a word before ':', e.g. 'filters: 6'")
                 key = self.scalar(key_node)
-                if not isinstance(key, (str, int, float, bool)) and key is not None:
-                    raise _Stop(key_loc, f"a mapping key must be a plain word, found {type(key).__name__}", None)
                 if isinstance(key, (int, float, bool)) or key is None:
-                    key = str(key_node.value)
+                    key = str(key_node.value)  # 'yes:' or '1:' as a key means the word itself
                 if key in out:
                     first = out.key_loc(key)
-                    raise _Stop(key_loc, f"duplicate key '{key}' (first given at line {first.line}, "
-                                f"column {first.col})",
-                                "YAML keeps only the last value of a repeated key; "
-                                "remove one, or give the layers different names")
+                    # reported, and the first value kept, so that every duplicate shows in one pass
+                    self.diags.error(key_loc, f"duplicate key '{key}' (first given at line {first.line}, "
+                                     f"column {first.col})",
+                                     "YAML keeps only the last value of a repeated key; "
+                                     "remove one, or give the layers different names")
+                    self.convert(value_node, depth + 1)
+                    continue
                 out[key] = self.convert(value_node, depth + 1)
                 out.key_locs[key] = key_loc
                 out.value_locs[key] = _mark_loc(self.file, value_node.start_mark)
             return out
         if isinstance(node, yaml.SequenceNode):
+            self._check_tag(node, "seq", loc)
             out = LList(loc)
             for item in node.value:
                 out.append(self.convert(item, depth + 1))
@@ -96,16 +102,26 @@ class _Converter:
             return out
         return self.scalar(node)
 
+    @staticmethod
+    def _check_tag(node, kind, loc):
+        if node.tag != f"tag:yaml.org,2002:{kind}":
+            raise _Stop(loc, f"unsupported YAML tag '{node.tag}'",
+                        "netc specs use plain YAML: mappings, lists, numbers, words")
+
     def scalar(self, node):
         loc = _mark_loc(self.file, node.start_mark)
         tag = node.tag
-        if tag.startswith("tag:yaml.org,2002:") and tag.rsplit(":", 1)[1] in (
-                "str", "int", "float", "bool", "null"):
-            value = self.loader.construct_object(node, deep=True)
-            if isinstance(value, float) and value != value:
-                return value
-            return value
-        if tag.startswith("tag:yaml.org,2002:timestamp"):
+        kind = tag.rsplit(":", 1)[1] if tag.startswith("tag:yaml.org,2002:") else None
+        if kind in ("str", "int", "float", "bool", "null"):
+            try:
+                return self.loader.construct_object(node, deep=True)
+            except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError) as exc:
+                if kind == "int" and str(node.value).lstrip("+-").isdigit():
+                    raise _Stop(loc, f"the number {str(node.value)[:20]}... has {len(node.value):,} digits",
+                                "no size in a network needs more than a few digits") from exc
+                raise _Stop(loc, f"'{str(node.value)[:40]}' is not a valid {kind}",
+                            f"remove the '!!{kind}' tag, or write a {kind}") from exc
+        if kind == "timestamp":
             return str(node.value)
         raise _Stop(loc, f"unsupported YAML tag '{tag}'",
                     "netc specs use plain YAML: mappings, lists, numbers, words")
@@ -138,17 +154,21 @@ def parse_yaml(text, file="<string>"):
         diags.error(Loc(file, 1, 1), "the spec is empty",
                     "start with 'netc: 1', a 'name:', 'inputs:' and 'layers:' (see specs/ for examples)")
         diags.raise_if_any()
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
         try:
+            loader = yaml.SafeLoader(text)
             node = loader.get_single_node()
             if node is None:
                 diags.error(Loc(file, 1, 1), "the spec is empty",
                             "start with 'netc: 1', a 'name:', 'inputs:' and 'layers:'")
                 diags.raise_if_any()
-            return _Converter(file, loader).convert(node)
+            doc = _Converter(file, loader, diags).convert(node)
+            diags.raise_if_any()  # duplicate keys
+            return doc
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
     except _Stop as stop:
         diags.error(stop.loc, stop.message, stop.hint)
     except yaml.MarkedYAMLError as exc:
@@ -156,17 +176,27 @@ def parse_yaml(text, file="<string>"):
         loc = _mark_loc(file, mark) if mark else Loc(file, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         diags.error(loc, f"invalid YAML: {problem}", _yaml_hint(problem))
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses, e.g. a NUL byte
+        before = text[: exc.position]
+        loc = Loc(file, before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        diags.error(loc, f"invalid YAML: the character {_char(exc.character)} is not allowed in a YAML file",
+                    "the file holds binary data or control characters; a spec is a YAML text file")
     except yaml.YAMLError as exc:
         diags.error(Loc(file, 1, 1), f"invalid YAML: {exc}", "a spec is a YAML text file")
     except RecursionError:
         diags.error(Loc(file, 1, 1), "the spec nests too deeply to read",
                     "a network spec needs only a few levels of nesting")
     diags.raise_if_any()
-    raise SpecError([])  # unreachable: raise_if_any raised
+    raise AssertionError("unreachable: raise_if_any raised")
+
+
+def _char(c) -> str:
+    code = c if isinstance(c, int) else (ord(c) if isinstance(c, str) and len(c) == 1 else None)
+    return f"U+{code:04X}" if code is not None else repr(c)
 
 
 def _yaml_hint(problem: str) -> str | None:
-    if "tab" in problem:
+    if "tab" in problem or "'\\t'" in problem or "\t" in problem:
         return "YAML indents with spaces, not tabs"
     if "mapping values are not allowed" in problem:
         return "a value that contains ': ' needs quotes, or a nested mapping needs its own indented line"

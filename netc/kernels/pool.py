@@ -1,0 +1,185 @@
+"""Kernels of max/avg pooling, all as 3-d: x (N, C, D, H, W) -> y (N, C, Do, Ho, Wo), and global pooling.
+
+The op reshapes 1-d and 2-d tensors to 3-d with singleton axes. `kernel`, `stride`, `pad` (left),
+`pad_right` and `dilation` are (d, h, w) tuples. A window tap is real when its index lies in
+[0, size); windows may hang past the padded input (rounding: ceil), those taps are skipped.
+Max pooling keeps the flat index (iz*H + iy)*W + ix of each maximum in `arg` for the VJP.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+ZERO = np.float32(0)
+
+
+@njit(cache=True, nogil=True)
+def _taps(o, size, kernel, stride, pad, dilation):
+    """Taps a in [lo, hi) of output o whose input index o*stride - pad + a*dilation is in [0, size)."""
+    start = o * stride - pad
+    lo = 0 if start >= 0 else (-start + dilation - 1) // dilation
+    hi = 0 if size - 1 - start < 0 else (size - 1 - start) // dilation + 1
+    lo = min(lo, kernel)
+    return lo, max(min(hi, kernel), lo)
+
+
+@njit(cache=True, nogil=True)
+def _padded_taps(o, size, kernel, stride, pad, pad_right, dilation):
+    """How many taps of output o lie inside the padded input [-pad, size + pad_right)."""
+    lo, hi = _taps(o, size + pad + pad_right, kernel, stride, 0, dilation)
+    return hi - lo
+
+
+@njit(cache=True, nogil=True)
+def maxpool_fwd(x, y, arg, kernel, stride, pad, dilation):
+    N, C, D, H, W = x.shape
+    Do, Ho, Wo = y.shape[2], y.shape[3], y.shape[4]
+    for n in range(N):
+        for c in range(C):
+            xc = x[n, c]
+            for od in range(Do):
+                a0, a1 = _taps(od, D, kernel[0], stride[0], pad[0], dilation[0])
+                for oh in range(Ho):
+                    b0, b1 = _taps(oh, H, kernel[1], stride[1], pad[1], dilation[1])
+                    for ow in range(Wo):
+                        k0, k1 = _taps(ow, W, kernel[2], stride[2], pad[2], dilation[2])
+                        best = ZERO
+                        at = -1  # stays -1 only for a window of padding alone: y = 0, no gradient
+                        for a in range(a0, a1):
+                            iz = od * stride[0] - pad[0] + a * dilation[0]
+                            for b in range(b0, b1):
+                                iy = oh * stride[1] - pad[1] + b * dilation[1]
+                                for k in range(k0, k1):
+                                    ix = ow * stride[2] - pad[2] + k * dilation[2]
+                                    v = xc[iz, iy, ix]
+                                    # the first maximum wins; a NaN propagates
+                                    if at < 0 or v > best or (v != v and best == best):
+                                        best = v
+                                        at = (iz * H + iy) * W + ix
+                        y[n, c, od, oh, ow] = best
+                        arg[n, c, od, oh, ow] = at
+
+
+@njit(cache=True, nogil=True)
+def maxpool_vjp_x(gy, arg, gx):
+    """gx[arg] += gy, all viewed as (N, C, S): each output's gradient goes to its maximum."""
+    N, C, S = gy.shape
+    for n in range(N):
+        for c in range(C):
+            for p in range(S):
+                i = arg[n, c, p]
+                if i >= 0:
+                    gx[n, c, i] += gy[n, c, p]
+
+
+@njit(cache=True, nogil=True)
+def _divisor(od, oh, ow, shape, kernel, stride, pad, pad_right, dilation, include_pad, real):
+    """The count an average divides by: taps in the padded input (include_pad) or real taps only."""
+    if not include_pad:
+        return real
+    n = 1
+    o = (od, oh, ow)
+    for i in range(3):
+        n *= _padded_taps(o[i], shape[i], kernel[i], stride[i], pad[i], pad_right[i], dilation[i])
+    return n
+
+
+@njit(cache=True, nogil=True)
+def avgpool_fwd(x, y, kernel, stride, pad, pad_right, dilation, include_pad):
+    N, C, D, H, W = x.shape
+    Do, Ho, Wo = y.shape[2], y.shape[3], y.shape[4]
+    for n in range(N):
+        for c in range(C):
+            xc = x[n, c]
+            for od in range(Do):
+                a0, a1 = _taps(od, D, kernel[0], stride[0], pad[0], dilation[0])
+                for oh in range(Ho):
+                    b0, b1 = _taps(oh, H, kernel[1], stride[1], pad[1], dilation[1])
+                    for ow in range(Wo):
+                        k0, k1 = _taps(ow, W, kernel[2], stride[2], pad[2], dilation[2])
+                        acc = ZERO
+                        for a in range(a0, a1):
+                            iz = od * stride[0] - pad[0] + a * dilation[0]
+                            for b in range(b0, b1):
+                                iy = oh * stride[1] - pad[1] + b * dilation[1]
+                                for k in range(k0, k1):
+                                    acc += xc[iz, iy, ow * stride[2] - pad[2] + k * dilation[2]]
+                        count = _divisor(od, oh, ow, (D, H, W), kernel, stride, pad, pad_right, dilation,
+                                         include_pad, (a1 - a0) * (b1 - b0) * (k1 - k0))
+                        # the count in the array's own dtype: exact, so no float64 enters float32 code
+                        y[n, c, od, oh, ow] = acc / x.dtype.type(count) if count > 0 else ZERO
+
+
+@njit(cache=True, nogil=True)
+def avgpool_vjp_x(gy, gx, kernel, stride, pad, pad_right, dilation, include_pad):
+    N, C, D, H, W = gx.shape
+    Do, Ho, Wo = gy.shape[2], gy.shape[3], gy.shape[4]
+    for n in range(N):
+        for c in range(C):
+            gxc = gx[n, c]
+            for od in range(Do):
+                a0, a1 = _taps(od, D, kernel[0], stride[0], pad[0], dilation[0])
+                for oh in range(Ho):
+                    b0, b1 = _taps(oh, H, kernel[1], stride[1], pad[1], dilation[1])
+                    for ow in range(Wo):
+                        k0, k1 = _taps(ow, W, kernel[2], stride[2], pad[2], dilation[2])
+                        count = _divisor(od, oh, ow, (D, H, W), kernel, stride, pad, pad_right, dilation,
+                                         include_pad, (a1 - a0) * (b1 - b0) * (k1 - k0))
+                        if count == 0:
+                            continue
+                        g = gy[n, c, od, oh, ow] / gx.dtype.type(count)
+                        for a in range(a0, a1):
+                            iz = od * stride[0] - pad[0] + a * dilation[0]
+                            for b in range(b0, b1):
+                                iy = oh * stride[1] - pad[1] + b * dilation[1]
+                                for k in range(k0, k1):
+                                    gxc[iz, iy, ow * stride[2] - pad[2] + k * dilation[2]] += g
+
+
+# global pooling: x viewed as (N, C, S)
+
+@njit(cache=True, nogil=True)
+def globalmaxpool_fwd(x, y, arg):
+    N, C, S = x.shape
+    for n in range(N):
+        for c in range(C):
+            best = x[n, c, 0]
+            at = 0
+            for s in range(1, S):
+                v = x[n, c, s]
+                if v > best or (v != v and best == best):  # the first maximum wins; a NaN propagates
+                    best = v
+                    at = s
+            y[n, c] = best
+            arg[n, c] = at
+
+
+@njit(cache=True, nogil=True)
+def globalmaxpool_vjp_x(gy, arg, gx):
+    N, C = gy.shape
+    for n in range(N):
+        for c in range(C):
+            gx[n, c, arg[n, c]] += gy[n, c]
+
+
+@njit(cache=True, nogil=True)
+def globalavgpool_fwd(x, y):
+    N, C, S = x.shape
+    count = x.dtype.type(S)
+    for n in range(N):
+        for c in range(C):
+            acc = ZERO
+            for s in range(S):
+                acc += x[n, c, s]
+            y[n, c] = acc / count
+
+
+@njit(cache=True, nogil=True)
+def globalavgpool_vjp_x(gy, gx):
+    N, C, S = gx.shape
+    count = gx.dtype.type(S)
+    for n in range(N):
+        for c in range(C):
+            g = gy[n, c] / count
+            for s in range(S):
+                gx[n, c, s] += g
