@@ -12,7 +12,7 @@ from .. import kernels
 
 
 class Emit:
-    def __init__(self, x, y, p=None, ws=None, gy=None, gx=None, gp=None):
+    def __init__(self, x, y, p=None, ws=None, gy=None, gx=None, gp=None, dx=None, dp=None, dy=None):
         self.x = list(x)  # input array names, by slot
         self.y = y  # output array name
         self.p = dict(p or {})  # parameter name -> array name
@@ -20,6 +20,9 @@ class Emit:
         self.gy = gy  # gradient of the output
         self.gx = list(gx or [None] * len(self.x))  # gradient buffers of the inputs (None: not needed)
         self.gp = dict(gp or {})  # parameter name -> gradient buffer (None: frozen)
+        self.dx = list(dx or [None] * len(self.x))  # forward mode: input tangents (None: zero)
+        self.dp = dict(dp or {})  # forward mode: parameter tangents (None: zero)
+        self.dy = dy  # forward mode: the output tangent, written by the op's JVP lines
 
     @staticmethod
     def lit(value) -> str:
@@ -53,8 +56,9 @@ def infer_dims(node_types, arrays):
     return N, T
 
 
-def run_node(graph, name, xs, params, *, gy=None, training=False, seed=0, need_gx=None):
-    """Run one node's forward kernels, and its VJP when `gy` is given.
+def run_node(graph, name, xs, params, *, gy=None, training=False, seed=0, need_gx=None, dxs=None, dps=None):
+    """Run one node's forward kernels, its JVP when tangents `dxs` (list, None for a zero tangent)
+    or `dps` (dict) are given (result in "dy"), and its VJP when `gy` is given.
 
     Returns a dict with y, ws (the workspace), and when gy is given gx (list, None where not
     asked) and gp (dict of parameter gradients). The arrays xs and params are used as given.
@@ -82,6 +86,18 @@ def run_node(graph, name, xs, params, *, gy=None, training=False, seed=0, need_g
     e = Emit(x_names, "y", p_names, {k: f"ws_{k}" for k in ws})
     exec("\n".join(op.emit_forward(node, e)), ns)
     out = {"y": y, "ws": ws}
+    if dxs is not None or dps is not None:
+        dxs = list(dxs or [None] * len(xs))
+        dps = dict(dps or {})
+        for i, d in enumerate(dxs):
+            ns[f"dx{i}"] = d
+        for k, d in dps.items():
+            ns[f"dp_{k}"] = d
+        out["dy"] = ns["dy"] = np.zeros_like(y)
+        e = Emit(x_names, "y", p_names, {k: f"ws_{k}" for k in ws},
+                 dx=[f"dx{i}" if d is not None else None for i, d in enumerate(dxs)],
+                 dp={k: (f"dp_{k}" if dps.get(k) is not None else None) for k in node.params}, dy="dy")
+        exec("\n".join(op.emit_jvp(node, e)), ns)
     if gy is None:
         return out
     ns["gy"] = np.asarray(gy, dtype=node.type.dtype)

@@ -198,6 +198,13 @@ class Op:
     def emit_vjp(self, node, e) -> list:
         raise NotImplementedError(f"{self.name} has no VJP")
 
+    #    Forward mode: lines that WRITE (not accumulate) the output's tangent e.dy from the input
+    #    tangents e.dx[i] (None: that input's tangent is zero) and the parameter tangents
+    #    e.dp[name] (None: zero), reading the forward values e.x, e.y, e.p and e.ws (the forward
+    #    lines have run). Kernels are named <op>_jvp and live in netc/kernels/<family>_jvp.py.
+    def emit_jvp(self, node, e) -> list:
+        raise NotImplementedError(f"{self.name} has no JVP")
+
     # 6. multiply-adds per example (T taken as 1 for sequences)
     def macs(self, node, xs: list, y: TensorType) -> int:
         return 0
