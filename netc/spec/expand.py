@@ -385,6 +385,10 @@ class Expander:
         kind, attrs, attrs_loc = split
         if kind in self.failed_blocks:  # its definition was reported
             return self._poison(attrs, scope, prev)
+        if kind == "input":
+            self.error(loc, "'input' is not a layer", "declare inputs under 'inputs:', e.g. inputs: {image: [1, 28, 28]}; "
+                       "a layer reads one with 'in: image'", scope)
+            return self._poison(attrs, scope, prev)
         if kind not in REGISTRY and kind not in self.blocks:
             self.error(loc, f"unknown op '{kind}'", did_you_mean(kind, list(REGISTRY) + list(self.blocks)), scope)
             return self._poison(attrs, scope, prev)

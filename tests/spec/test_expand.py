@@ -534,6 +534,7 @@ def test_named_input_slots():
     ("  - relu: {name: x}\n", "s.yaml:6:18: error: the name 'x' is already used (line 4)"),
     ("  - 42\n", "s.yaml:6:5: error: a layer entry must be an op name or '- op: {attributes}', found 42"),
     ("  - conv2dd: {filters: 3}\n", "s.yaml:6:5: error: unknown op 'conv2dd'"),
+    ("  - input: {shape: [3]}\n", "s.yaml:6:5: error: 'input' is not a layer"),
 ])
 def test_bad_references_and_names(layers, expect):
     assert lines(spec("layers:\n" + layers)) == [expect]

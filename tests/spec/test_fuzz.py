@@ -43,17 +43,36 @@ def test_random_trees(tree):
     ends_well(dump(tree))
 
 
-def attrs_for(op):
-    names = sorted(REGISTRY[op].attrs) + ["name", "in", "repeat", "kernal"] + list(REGISTRY[op].inputs)
-    small = st.one_of(st.integers(-1, 9), st.sampled_from([[1, 2], [2, 2, 2], [3], "same", "floor", "ceil",
-                                                           True, None, 0.5, "n + 1", "$last", "x", "T"]))
-    return st.dictionaries(st.sampled_from(names), small, max_size=4)
+def value_for(attr):
+    """A value of the attribute's own kind, small enough that shapes often work out."""
+    return {
+        "int": st.integers(1, 6), "float": st.floats(0.0, 0.9), "bool": st.booleans(),
+        "str": st.sampled_from(["a", "b"]), "choice": st.sampled_from(list(attr.choices or ["x"])),
+        "ints": st.one_of(st.integers(1, 3), st.lists(st.integers(1, 3), min_size=1, max_size=3)),
+        "pad": st.one_of(st.integers(0, 1), st.just("same")),
+        "shape": st.sampled_from([[-1], [2, -1], [4], [-1, 2], [1, 1, -1]]),
+    }.get(attr.kind, st.none())
+
+
+@st.composite
+def attrs_for(draw, op):
+    """Mostly right attributes (every required one, of its kind), sometimes corrupted."""
+    attrs = {}
+    for name, attr in REGISTRY[op].attrs.items():
+        if attr.required or draw(st.integers(0, 3)) == 0:
+            attrs[name] = draw(value_for(attr))
+    if draw(st.integers(0, 4)) == 0:  # a corruption: a wrong key, a wrong value, a name, a reference
+        key = draw(st.sampled_from(sorted(REGISTRY[op].attrs) + ["name", "in", "repeat", "kernal"]
+                                   + list(REGISTRY[op].inputs)))
+        attrs[key] = draw(st.one_of(st.integers(-1, 9), st.sampled_from(
+            [[1, 2], [2, 2, 2], "same", "floor", True, None, 0.5, "n + 1", "$last", "x", "y", "T", "r1"])))
+    return attrs
 
 
 @st.composite
 def plausible(draw):
     """Nearly right specs, so that the later stages (build, infer) are reached too."""
-    shape = draw(st.lists(st.one_of(st.integers(1, 9), st.just("T")), max_size=4))
+    shape = draw(st.lists(st.one_of(st.integers(1, 9), st.just("T")), max_size=5))
     inputs = {"x": shape, "y": {"shape": draw(st.lists(st.integers(1, 4), max_size=2)),
                                 "dtype": draw(st.sampled_from(["int32", "float32", "int64"]))}}
     layers = []
@@ -61,6 +80,10 @@ def plausible(draw):
         op = draw(st.sampled_from(OPS + ["blk"]))
         attrs = draw(attrs_for(op)) if op in REGISTRY else draw(st.dictionaries(st.sampled_from(["n", "repeat"]),
                                                                                st.integers(-1, 4), max_size=2))
+        if op in REGISTRY and REGISTRY[op].variadic or op in ("add", "mul"):
+            attrs["in"] = draw(st.lists(st.sampled_from(["x", "$last", "r1"]), min_size=1, max_size=3))
+        if draw(st.integers(0, 3)) == 0:
+            attrs["name"] = "r1"
         layers.append({op: attrs} if attrs or draw(st.booleans()) else op)
     doc = {"netc": 1, "name": "fuzz", "inputs": inputs,
            "blocks": {"blk": {"params": {"n": "int"}, "layers": [{"dense": {"units": "n + 1"}}, "relu"]}},
@@ -69,8 +92,9 @@ def plausible(draw):
         doc["loss"] = {draw(st.sampled_from(["mse", "softmax_cross_entropy", "binary_cross_entropy"])):
                        draw(st.dictionaries(st.sampled_from(["labels", "target", "weight", "in"]),
                                             st.sampled_from(["x", "y", 0.5, "$last"]), max_size=2))}
-    if draw(st.booleans()):
-        doc["defaults"] = {draw(st.sampled_from(OPS)): draw(attrs_for("conv2d"))}
+    if draw(st.integers(0, 3)) == 0:
+        op = draw(st.sampled_from(OPS))
+        doc["defaults"] = {op: draw(attrs_for(op))}
     return doc
 
 
