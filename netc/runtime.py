@@ -72,7 +72,16 @@ def _init_param(p, rng, dtype):
 
 
 class Network:
-    def __init__(self, graph, seed=0, wrt_inputs=(), jit=False):
+    def __init__(self, graph, seed=0, wrt_inputs=(), jit=False, share=None):
+        # the perceptron and delta rules are SGD on the neuron's mse, with the lr scaled to the rule;
+        # the perceptron compiles a sibling graph whose threshold VJP is straight-through (train/rules.py)
+        self.rule, self._lr_factor = None, None
+        opt = graph.train.get("optimizer") if graph.losses else None
+        if opt and opt[0] in ("perceptron", "delta"):
+            from .train.rules import prepare
+
+            self.rule = opt[0]
+            graph, self._lr_factor = prepare(graph, self.rule)
         self.graph = graph
         self.dtype = np.dtype(graph.dtype)
         self.back = reverse(graph, wrt_inputs) if graph.losses else None
@@ -89,25 +98,34 @@ class Network:
             self.key, lambda: generate(graph, self.infer_plan, self.train_plan, self.back, self.key,
                                        self.optimizer, param_layout(graph)[0]))
         self.jit = jit
-        self._layout_params(seed)
+        self._layout_params(seed, share)
         self._bound = {}
         self.step_count = 0
 
     # -- parameters ------------------------------------------------------------------------
-    def _layout_params(self, seed):
+    def _layout_params(self, seed, share=None):
         slots, n_total, n_train = param_layout(self.graph)
         n_state = 2 if self.optimizer == "adam" else 1
         # byte buffers underneath, so the compiled tier can take them all in one typed list
-        self._bytes = [np.zeros(n * self.dtype.itemsize, np.uint8)
-                       for n in [n_total, n_train] + [n_train] * n_state + [1]]
+        if share is not None:  # a sibling graph (train/graphs.py): the same parameters, the same memory
+            if [b.size for b in share._bytes] != [n * self.dtype.itemsize for n in
+                                                   [n_total, n_train] + [n_train] * n_state + [1]]:
+                raise ValueError(f"cannot share parameters with {share.graph.name}: the layouts differ")
+            self._bytes = share._bytes
+        else:
+            self._bytes = [np.zeros(n * self.dtype.itemsize, np.uint8)
+                           for n in [n_total, n_train] + [n_train] * n_state + [1]]
         self.P, self.G, *S = (b.view(self.dtype) for b in self._bytes)
         self.S = tuple(S)
+        # optimizer state, named as saved: SGD's velocity, or Adam's two moments; then the step count
+        self.state_names = (("m", "v") if self.optimizer == "adam" else ("velocity",)) + ("steps",)
         self.params, self.grads, self._pviews, self._gviews = {}, {}, {}, {}
         rng = np.random.default_rng(seed)
         for s in slots:
             p = s.spec
             view = self.P[s.offset:s.offset + p.size].reshape(p.shape)
-            view[...] = _init_param(p, rng, self.dtype)
+            if share is None:
+                view[...] = _init_param(p, rng, self.dtype)
             self.params[s.full] = view
             self._pviews[(s.node, s.key)] = view
             if p.trainable:
@@ -275,6 +293,8 @@ class Network:
         arrays, N, T = self._check(inputs, self._needed(self.train_plan))
         h = self.hyper
         lr = float(h.get("lr", 0.01) if lr is None else lr)
+        if self._lr_factor is not None:
+            lr *= self._lr_factor(N, T)
         clip = float((self.graph.train.get("clip_norm") or 0.0) if clip is None else clip)
         hyper = (float(h.get("momentum", h.get("beta1", 0.0))), float(h.get("weight_decay", 0.0)),
                  float(h.get("beta2", 0.999)), float(h.get("eps", 1e-8)), clip)
@@ -295,6 +315,272 @@ class Network:
     def _seed(self, seed):
         return int(self.step_count if seed is None else seed)
 
+    # -- forward mode, output-seeded reverse mode, Jacobians, Hessian-vector products ----------
+    # Each set of seeds (which inputs and parameters carry a tangent; which outputs get a
+    # cotangent) is its own small generated module, made on first use and cached like the main
+    # one: the main module does not depend on every op having a JVP.
+    def _entry(self, kind, spec, make):
+        entries = self.__dict__.setdefault("_entries", {})
+        if (kind, spec) not in entries:
+            key = cache.key_for(self.graph, f"{kind}|{spec!r}")
+            plan, source = make()
+            module, _ = cache.load_module(key, lambda: source(key))
+            entries[(kind, spec)] = {"plan": plan, "module": module, "bound": {}}
+        return entries[(kind, spec)]
+
+    def _flat_views(self, flat, prefix, trainable_only):
+        """Views of a flat buffer laid out like P (or like G: trainable parameters first)."""
+        from .plan import var
+
+        views, by_name = {}, {}
+        for s in param_layout(self.graph)[0]:
+            if trainable_only and not s.spec.trainable:
+                continue
+            view = flat[s.offset:s.offset + s.spec.size].reshape(s.spec.shape)
+            views[var(prefix, s.node, s.key)] = view
+            by_name[s.full] = view
+        return views, by_name
+
+    def _bind_entry(self, entry, names, N, T, extra):
+        if (N, T) not in entry["bound"]:
+            plan = entry["plan"]
+            offsets, total = plan.layout(N, T)
+            arena = np.zeros(total, np.uint8)
+            views = {b.name: arena[offsets[b.name]:offsets[b.name] + b.nbytes(N, T)].view(b.dtype).reshape(
+                bind(b.shape, N, T)) for b in plan.arena_buffers()}
+            for (node, k), v in self._pviews.items():
+                views[_var("w", node, k)] = v
+            views.update(extra)
+            entry["bound"][(N, T)] = (arena, tuple(views[n] for n in names), views)
+        return entry["bound"][(N, T)]
+
+    def _outputs_arg(self, outputs):
+        of = [outputs] if isinstance(outputs, str) else list(outputs or self.graph.outputs)
+        for o in of:
+            if o not in self.graph.g:
+                raise ValueError(f"'{o}' is not a node of {self.graph.name}; outputs are {', '.join(self.graph.outputs)}")
+        return of
+
+    def jvp(self, inputs, tangents, outputs=None, training=False, seed=None):
+        """Forward mode in one compiled pass: (outputs, output tangents), two dicts keyed by output
+        name. `tangents` maps float input names and/or 'node.param' names to directions (the
+        input's or parameter's shape); the rest have a zero tangent. `outputs` defaults to the
+        spec's outputs; any node may be named (a loss too, given its labels)."""
+        from .diff.forward import forward_mode, split_wrt
+        from .lower.codegen import generate_jvp
+        from .plan import make_jvp_plan
+
+        of = self._outputs_arg(outputs)
+        t_in, t_par = split_wrt(self.graph, tangents)
+        spec = (tuple(of), tuple(sorted(t_in)), tuple(sorted(t_par)))
+
+        def make():
+            tan = forward_mode(self.graph, spec[1], spec[2])
+            plan = make_jvp_plan(self.graph, tan, of)
+            return plan, lambda key: generate_jvp(self.graph, plan, tan, key)
+        entry = self._entry("jvp", spec, make)
+        plan, module = entry["plan"], entry["module"]
+        arrays, N, T = self._check(inputs, self._needed(plan) | set(t_in))
+        tarrays = []
+        for name in spec[1]:
+            a = arrays[self.graph.inputs.index(name)]
+            tarrays.append(self._direction(f"tangent of '{name}'", tangents[name], a.shape))
+        if "_V" not in self.__dict__:
+            self._V = np.zeros_like(self.P)
+            self._vviews, self._vby = self._flat_views(self._V, "v", False)
+        for name in spec[2]:
+            self._vby[name][...] = self._direction(f"tangent of {name}", tangents[name], self._vby[name].shape)
+        _, bufs, views = self._bind_entry(entry, module.BUFS_JVP, N, T, self._vviews)
+        module.jvp(*arrays, *tarrays, bufs, bool(training), self._seed(seed))
+        outs, touts = {}, {}
+        for o, y, t in zip(of, module.OUTPUTS_JVP, module.TANGENTS_JVP):
+            if o in self.graph.inputs:
+                outs[o] = arrays[self.graph.inputs.index(o)].copy()
+                touts[o] = (tarrays[spec[1].index(o)].copy() if o in spec[1] else np.zeros_like(outs[o]))
+                continue
+            outs[o] = views[y].copy()
+            touts[o] = views[t].copy() if t else np.zeros_like(outs[o])
+        return outs, touts
+
+    def _direction(self, what, a, shape):
+        a = np.asarray(a)
+        if a.shape != tuple(shape):
+            raise InputError(f"{what} has shape {a.shape}, expected {tuple(shape)}")
+        if a.dtype.kind != "f":
+            raise InputError(f"{what} is {a.dtype}; tangents and cotangents are float arrays")
+        return np.ascontiguousarray(a, dtype=self.dtype)
+
+    def vjp(self, inputs, cotangents, wrt=None, training=False, seed=None) -> dict:
+        """Reverse mode seeded at outputs: the gradients of sum_o <cotangents[o], o> with respect to
+        the float inputs and trainable parameters ('node.param') they depend on, as a dict of
+        copies (keys not reached are absent, i.e. zero). `wrt` narrows the result to some names.
+        Runs in eval mode unless `training`; net.grads (training's gradient) is left untouched."""
+        from .diff.reverse import reverse
+        from .lower.codegen import generate_vjp
+        from .plan import make_vjp_plan
+
+        seeds = self._outputs_arg(sorted(cotangents))
+        for o in seeds:
+            if o in self.graph.inputs or not self.graph.node(o).type.is_float:
+                raise ValueError(f"'{o}' takes no cotangent: name a float layer or loss")
+        ancestors = set()
+        for o in seeds:
+            ancestors |= nx_ancestors(self.graph, o)
+        wrt_inputs = tuple(n for n in self.graph.inputs if n in ancestors and self.graph.node(n).type.is_float)
+        spec = (tuple(seeds), wrt_inputs)
+
+        def make():
+            back = reverse(self.graph, wrt_inputs, seeds={o: 1.0 for o in seeds})
+            plan = make_vjp_plan(self.graph, back)
+            return plan, lambda key: generate_vjp(self.graph, plan, back, key)
+        entry = self._entry("vjp", spec, make)
+        plan, module = entry["plan"], entry["module"]
+        arrays, N, T = self._check(inputs, self._needed(plan))
+        if "_G2" not in self.__dict__:
+            self._G2 = np.zeros_like(self.G)
+            self._g2views, self._g2by = self._flat_views(self._G2, "g", True)
+        cts = [self._direction(f"cotangent of '{o}'", cotangents[o], bind(self.graph.node(o).type.shape, N, T))
+               for o in module.SEEDS]
+        if not module.SEEDS:  # no seeded output depends on anything differentiable
+            grads = {}
+        else:
+            _, bufs, views = self._bind_entry(entry, module.BUFS_VJP, N, T, self._g2views)
+            module.vjp(*arrays, *cts, bufs, self._G2, bool(training), self._seed(seed))
+            grads = {n: views[b].copy() for n, b in module.GRADS_VJP.items()}
+            reached = {s.node for s in plan.steps if s.kind == "vjp"}
+            grads.update({k: v.copy() for k, v in self._g2by.items() if k.rsplit(".", 1)[0] in reached})
+        if wrt is not None:
+            names = [wrt] if isinstance(wrt, str) else list(wrt)
+            grads = {n: grads[n] if n in grads else np.zeros_like(self._like(n, arrays)) for n in names}
+        return grads
+
+    def _like(self, name, arrays):
+        if name in self.graph.inputs:
+            return arrays[self.graph.inputs.index(name)]
+        if name in self.params:
+            return self.params[name]
+        raise ValueError(f"'{name}' is neither an input nor a parameter of {self.graph.name}")
+
+    def jacobian(self, inputs, wrt=None, of=None, mode="auto", per_example=False, training=False, seed=None):
+        """The Jacobian of outputs `of` (default: the spec's outputs) with respect to `wrt` (input
+        names and/or 'node.param'; default: the float inputs the outputs depend on).
+
+        mode "fwd" builds it a column at a time (one jvp per element of wrt), "rev" a row at a time
+        (one vjp per element of the outputs), "auto" picks forward when wrt is smaller than the
+        outputs. Each block has shape output.shape + wrt.shape; with `per_example` (inputs only,
+        examples independent: eval mode, no batch statistics) one pass serves every example at once
+        and a block is N x output example shape x input example shape. One `of` and one `wrt`
+        (strings) give the array itself; otherwise a dict keyed by (of, wrt)."""
+        single = isinstance(of, str) and isinstance(wrt, str)
+        outs_named = self._outputs_arg(of)
+        arrays, N, T = self._check(inputs, set())
+        if wrt is None:
+            anc = set()
+            for o in outs_named:
+                anc |= nx_ancestors(self.graph, o)
+            wrt = [n for n in self.graph.inputs if n in anc and self.graph.node(n).type.is_float]
+        wrts = [wrt] if isinstance(wrt, str) else list(wrt)
+        for w in wrts:
+            self._like(w, arrays)
+            if per_example and w not in self.graph.inputs:
+                raise ValueError(f"per_example Jacobians are with respect to inputs, not the parameter {w}")
+        y0 = self._primal(inputs, outs_named, training, seed)
+
+        def ex(shape):
+            return shape[1:] if per_example else shape
+        in_shapes = {w: self._like(w, arrays).shape for w in wrts}
+        n_in = sum(int(np.prod(ex(s))) for s in in_shapes.values())
+        n_out = sum(int(np.prod(ex(y0[o].shape))) for o in outs_named)
+        if mode == "auto":
+            mode = "fwd" if n_in < n_out else "rev"
+        if mode not in ("fwd", "rev"):
+            raise ValueError(f"mode must be 'fwd', 'rev' or 'auto', not {mode!r}")
+        J = {}
+        for o in outs_named:
+            for w in wrts:
+                ys, xs = y0[o].shape, in_shapes[w]
+                J[(o, w)] = np.zeros((N,) + ys[1:] + xs[1:] if per_example else ys + xs, self.dtype)
+        if mode == "fwd":
+            for w in wrts:
+                for j in np.ndindex(*ex(in_shapes[w])):
+                    t = {v: np.zeros(in_shapes[v], self.dtype) for v in wrts}
+                    if per_example:
+                        t[w][(slice(None),) + j] = 1
+                    else:
+                        t[w][j] = 1
+                    _, dy = self.jvp(inputs, t, outs_named, training, seed)
+                    for o in outs_named:
+                        J[(o, w)][(Ellipsis,) + j] = dy[o]
+        else:
+            for o in outs_named:
+                for i in np.ndindex(*ex(y0[o].shape)):
+                    cts = {q: np.zeros(y0[q].shape, self.dtype) for q in outs_named}
+                    if per_example:
+                        cts[o][(slice(None),) + i] = 1
+                    else:
+                        cts[o][i] = 1
+                    grads = self.vjp(inputs, {q: c for q, c in cts.items() if self._takes_cotangent(q)},
+                                     wrts, training, seed)
+                    for w in wrts:
+                        row = grads[w]
+                        if per_example:
+                            J[(o, w)][(slice(None),) + i] = row
+                        else:
+                            J[(o, w)][i] = row
+        return J[(outs_named[0], wrts[0])] if single else J
+
+    def _takes_cotangent(self, name):
+        return name not in self.graph.inputs and self.graph.node(name).type.is_float
+
+    def _primal(self, inputs, names, training, seed):
+        outs, _ = self.jvp(inputs, {}, names, training, seed)
+        return outs
+
+    def hvp(self, inputs, v, h=None, training=False, seed=None) -> dict:
+        """The Hessian of the total loss with respect to the trainable parameters, times the
+        direction `v` ('node.param' -> array; absent parameters are zero), as a dict of float64
+        arrays for every trainable parameter.
+
+        This is NOT forward-over-reverse: that needs JVPs of the VJP kernels, which netc does not
+        have. It is the central difference of reverse-mode gradients along v, in float64 (a
+        float32 network is re-typed as a float64 twin with the same weights):
+            H v ~ (g(w + h v) - g(w - h v)) / 2h,   h = eps64^(1/3) * (1 + max|w|) / max|v|,
+        accurate to about 1e-9 relative for smooth losses; wrong across a kink (relu at 0, a
+        max-pool switching winners) that lies within h of w. Runs in eval mode unless `training`."""
+        self._need_loss()
+        net = self._float64_twin()
+        inputs64 = {k: a.astype(np.float64) if a.dtype.kind == "f" else a for k, a in inputs.items()}
+        unknown = set(v) - set(self.trainable)
+        if unknown:
+            raise ValueError(f"{sorted(unknown)[0]!r} is not a trainable parameter; they are {', '.join(self.trainable)}")
+        d = np.zeros(net.G.shape, np.float64)  # the direction, in the layout of G
+        _, by = net._flat_views(d, "d", True)
+        for k, a in v.items():
+            by[k][...] = self._direction(f"direction {k}", a, by[k].shape)
+        w = net.P[:d.size].copy()
+        vmax = np.abs(d).max()
+        if vmax == 0:
+            return {k: np.zeros(p.shape) for k, p in net.grads.items()}
+        h = float(h or np.cbrt(np.finfo(np.float64).eps) * (1 + np.abs(w).max()) / vmax)
+        cts = {loss: np.asarray(self.graph.node(loss).weight, np.float64) for loss in self.graph.losses}
+        try:
+            net.P[:d.size] = w + h * d
+            up = net.vjp(inputs64, cts, wrt=self.trainable, training=training, seed=seed)
+            net.P[:d.size] = w - h * d
+            down = net.vjp(inputs64, cts, wrt=self.trainable, training=training, seed=seed)
+        finally:
+            net.P[:d.size] = w
+        return {k: (up[k] - down[k]) / (2 * h) for k in self.trainable}
+
+    def _float64_twin(self):
+        """This network in float64 with the same weights (self when it is float64 already)."""
+        if self.dtype == np.float64:
+            return self
+        if "_twin" not in self.__dict__:
+            self._twin = Network(retype(self.graph, "float64"), seed=0)
+        self._twin.P[...] = self.P
+        return self._twin
+
     # -- save and load --------------------------------------------------------------------------
     @property
     def spec_hash(self) -> str:
@@ -305,7 +591,7 @@ class Network:
         path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(path))
         arrays = {f"param/{k}": v for k, v in self.params.items()}
-        arrays.update({f"optim/{i}": s for i, s in enumerate(self.S)})
+        arrays.update({f"optim/{k}": s for k, s in zip(self.state_names, self.S)})
         meta = {"format": CHECKPOINT_FORMAT, "spec_hash": self.spec_hash, "name": self.graph.name,
                 "dtype": str(self.dtype), "step": self.step_count, "optimizer": self.optimizer}
         meta.update(extra or {})
@@ -345,7 +631,7 @@ class Network:
                 raise ValueError(f"{path}: parameter {k} is missing or has the wrong shape")
             v[...] = saved
         for i, s in enumerate(self.S):
-            saved = contents.get(f"optim/{i}")
+            saved = contents.get(f"optim/{self.state_names[i]}")
             if saved is not None and saved.shape == s.shape:
                 s[...] = saved
         self.step_count = int(meta.get("step", 0))
@@ -362,3 +648,24 @@ def _var(prefix, node, k):
     from .plan import var
 
     return var(prefix, node, k)
+
+
+def nx_ancestors(graph, name):
+    import networkx as nx
+
+    return nx.ancestors(graph.g, name)
+
+
+def retype(graph, dtype):
+    """A copy of a checked graph, typed again in another float dtype (its nodes copied, ops shared)."""
+    import copy
+
+    from .infer import infer
+
+    twin = copy.copy(graph)
+    twin.g = graph.g.copy()
+    for n in twin.g.nodes:
+        node = copy.copy(graph.node(n))
+        node.attrs = dict(node.attrs)
+        twin.g.nodes[n]["node"] = node
+    return infer(twin, dtype)
