@@ -71,6 +71,17 @@ class BatchNorm(Op):
                          f"{gg or e.ws['unused']}, {gb or e.ws['unused']})")
         return lines
 
+    def emit_jvp(self, node, e):
+        # the running statistics carry no tangent; a zero tangent passes a flag and a stand-in array
+        p, dx = e.p, e.dx[0]
+        dg, db = e.dp.get("gamma"), e.dp.get("beta")
+        if not (dx or dg or db):
+            return [f"fill_value({e.dy}, F(0))"]
+        x = flat(e.x[0])
+        return [f"batchnorm_jvp({x}, {flat(dx) if dx else x}, {bool(dx)}, {p['gamma']}, {dg or p['gamma']}, "
+                f"{bool(dg)}, {db or p['gamma']}, {bool(db)}, {e.ws['mean']}, {e.ws['invstd']}, {flat(e.dy)}, "
+                f"training)"]
+
     # 6. multiply-adds
     def macs(self, node, xs, y):
         return y.size_per_example()

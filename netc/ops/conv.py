@@ -66,7 +66,7 @@ class Conv(Op):
             y = y + params["bias"].reshape((-1,) + (1,) * self.spatial)
         return y.astype(xs[0].dtype)
 
-    # 5. kernels bound: 1-d and 2-d run as 3-d with singleton axes (netc/kernels/conv.py)
+    # 5. kernels bound: 1-d and 2-d run as 3-d with singleton axes (netc/kernels/conv.py, conv_jvp.py)
     def workspace(self, node, xs, y):
         ck = math.prod(node.params["weight"].shape[1:])
         filters, out = y.shape[1], math.prod(y.shape[2:])
@@ -89,6 +89,20 @@ class Conv(Op):
         if e.gp.get("bias"):
             lines.append(f"conv_vjp_b({gy}, {e.gp['bias']})")
         return lines
+
+    def emit_jvp(self, node, e):
+        # dy = conv(dx, W) + conv(x, dW) + db: the first term present writes, the rest add.
+        # conv_jvp_x takes dx's columns in gcol and conv_jvp_w uses tmp, both the VJP's scratch.
+        dy, lines = as3d(e.dy, self.spatial), []
+        if e.dx[0]:
+            lines.append(f"conv_jvp_x({as3d(e.dx[0], self.spatial)}, {as3d(e.p['weight'], self.spatial)}, {dy}, "
+                         f"{e.ws['gcol']}, {geometry(node)})")
+        if e.dp.get("weight"):
+            lines.append(f"conv_jvp_w({as3d(e.dp['weight'], self.spatial)}, {dy}, {e.ws['col']}, {e.ws['tmp']}, "
+                         f"{bool(lines)})")
+        if node.attrs["bias"] and e.dp.get("bias"):
+            lines.append(f"conv_jvp_b({e.dp['bias']}, {dy}, {bool(lines)})")
+        return lines or [f"fill_value({e.dy}, F(0))"]
 
     # 6. multiply-adds
     def macs(self, node, xs, y):

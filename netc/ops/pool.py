@@ -69,7 +69,7 @@ class Pool(Op):
             count = np.sum(windows(np.ones((1, 1) + spatial), pads, 0), axis=0)
         return np.where(count > 0, total / np.maximum(count, 1), 0).astype(x.dtype)
 
-    # 5. kernels bound: 1-d and 2-d run as 3-d with singleton axes (netc/kernels/pool.py)
+    # 5. kernels bound: 1-d and 2-d run as 3-d with singleton axes (netc/kernels/pool.py, pool_jvp.py)
     def workspace(self, node, xs, y):
         return {"arg": (y.shape, "int64")} if self.kind == "max" else {}
 
@@ -95,6 +95,13 @@ class Pool(Op):
         if self.kind == "max":
             return [f"maxpool_vjp_x({flat(e.gy)}, {flat(e.ws['arg'])}, {flat(e.gx[0])})"]
         return [f"avgpool_vjp_x({as3d(e.gy, self.spatial)}, {as3d(e.gx[0], self.spatial)}, {self._geometry(node)})"]
+
+    def emit_jvp(self, node, e):
+        if not e.dx[0]:
+            return [f"fill_value({e.dy}, F(0))"]
+        if self.kind == "max":
+            return [f"maxpool_jvp({flat(e.dx[0])}, {flat(e.ws['arg'])}, {flat(e.dy)})"]
+        return [f"avgpool_jvp({as3d(e.dx[0], self.spatial)}, {as3d(e.dy, self.spatial)}, {self._geometry(node)})"]
 
     # 6. multiply-adds: pooling compares or adds, it does not multiply
     def macs(self, node, xs, y):
@@ -145,6 +152,13 @@ class GlobalPool(Op):
         if self.kind == "max":
             return [f"globalmaxpool_vjp_x({e.gy}, {e.ws['arg']}, {flat(e.gx[0])})"]
         return [f"globalavgpool_vjp_x({e.gy}, {flat(e.gx[0])})"]
+
+    def emit_jvp(self, node, e):
+        if not e.dx[0]:
+            return [f"fill_value({e.dy}, F(0))"]
+        if self.kind == "max":
+            return [f"globalmaxpool_jvp({flat(e.dx[0])}, {e.ws['arg']}, {e.dy})"]
+        return [f"globalavgpool_jvp({flat(e.dx[0])}, {e.dy})"]
 
     # 6. multiply-adds
     def macs(self, node, xs, y):

@@ -152,6 +152,7 @@ class Recurrent(Op):
             "gseq": ((L, "N", "T", D * H), dt),  # gradient of each layer's output sequence
             "tmp_x": (("N", "T", max(F, D * H)), dt),  # a layer input's gradient before it is added
             "tmp_w": ((max(F, D * H), G), dt),  # wx's or wh's gradient before it is added
+            "dtmp": (("N", "T", G), dt),  # forward mode: one term of dz before it is added
         }
         # layer outputs; a returned sequence goes straight into y
         n_seq = L - 1 if a["return"] == "sequence" else L
@@ -228,6 +229,43 @@ class Recurrent(Op):
             lines.append(f"recurrent_state_out({ws['gs']}, 0, {e.gx[1]}, True)")
         return lines
 
+    def emit_jvp(self, node, e):
+        """Tangents cell by cell in the forward's order. Scratch of the VJP serves: gs holds the
+        running state tangents (initial, then final, per cell), gseq[layer] each layer's output
+        tangent, dz a cell's non-recurrent pre-activation terms (netc/kernels/recurrent_jvp.py)."""
+        a = node.attrs
+        D, L = self.directions(a), a["layers"]
+        K = L * D
+        ws = e.ws
+        if len(e.x) > 1 and e.dx[1]:
+            lines = [f"recurrent_state_in({e.dx[1]}, {ws['gs']}, 0)"]
+        else:
+            lines = [f"recurrent_zero({ws['gs']})"]
+        for k, layer, d, prefix in self._cells(a):
+            top = layer == L - 1
+            dout = e.dy if top and a["return"] == "sequence" else f"{ws['gseq']}[{layer}]"
+            dxin = e.dx[0] if layer == 0 else f"{ws['gseq']}[{layer - 1}]"
+            dwx, dwh, db = (e.dp.get(prefix + n) for n in ("wx", "wh", "b"))
+            terms = []  # dx wx + x dwx + h_{t-1} dwh, over all steps at once
+            if dxin:
+                terms.append((dxin, e.p[prefix + "wx"]))
+            if dwx:
+                terms.append((self._xin(a, e, layer), dwx))
+            if dwh:
+                terms.append((f"{ws['hprev']}[{k}]", dwh))
+            for i, (lhs, w) in enumerate(terms):
+                lines.append(f"recurrent_jvp_gemm({lhs}, {w}, {ws['dz']}, {ws['dtmp']}, {i > 0})")
+            if db:
+                lines.append(f"recurrent_jvp_b({db}, {ws['dz']}, {bool(terms)})")
+            elif not terms:
+                lines.append(f"recurrent_zero({ws['dz']})")
+            lines.append(self.emit_cell_jvp(a, e, prefix, k, K, d, dout))
+        if a["return"] == "last":
+            lines.append(f"recurrent_state_out({ws['gs']}, {K - D}, {e.dy}, False)")
+        elif a["return"] == "state":
+            lines.append(f"recurrent_state_out({ws['gs']}, 0, {e.dy}, False)")
+        return lines
+
     # 6. multiply-adds per time step
     def macs(self, node, xs, y):
         a = node.attrs
@@ -268,6 +306,12 @@ class RNN(Recurrent):
         relu = a["activation"] == "relu"
         return [f"rnn_vjp_cell({gout}, {d * a['units']}, {bool(d)}, {e.p[prefix + 'wh']}, {relu}, "
                 f"{ws['gates']}[{k}], {ws['gs']}[{k}], {ws['dz']}, {ws['dzt']})"]
+
+    def emit_cell_jvp(self, a, e, prefix, k, K, d, dout):
+        ws = e.ws
+        relu = a["activation"] == "relu"
+        return (f"rnn_jvp_cell({ws['dz']}, {e.p[prefix + 'wh']}, {relu}, {ws['gates']}[{k}], {bool(d)}, "
+                f"{d * a['units']}, {ws['gs']}[{k}], {dout}, {ws['z']})")
 
 
 class LSTM(Recurrent):
@@ -329,6 +373,15 @@ class LSTM(Recurrent):
             lines.append(f"lstm_vjp_peep({ws['dz']}, {ws['cs']}[{k}], {ws['s0']}[{K + k}], {bool(d)}, "
                          f"{e.gp[prefix + 'peep']})")
         return lines
+
+    def emit_cell_jvp(self, a, e, prefix, k, K, d, dout):
+        ws = e.ws
+        wh = e.p[prefix + "wh"]
+        peep = e.p[prefix + "peep"] if a["peephole"] else wh  # stand-ins of the same type, never read
+        dpeep = e.dp.get(prefix + "peep") if a["peephole"] else None
+        return (f"lstm_jvp_cell({ws['dz']}, {wh}, {peep}, {dpeep or wh}, {a['peephole']}, {bool(dpeep)}, "
+                f"{ws['gates']}[{k}], {ws['cs']}[{k}], {ws['s0']}[{K + k}], {bool(d)}, {d * a['units']}, "
+                f"{ws['gs']}[{k}], {ws['gs']}[{K + k}], {dout}, {ws['z']})")
 
 
 register(RNN())

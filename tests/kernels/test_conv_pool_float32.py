@@ -1,8 +1,9 @@
-"""float32 conv, pool and batchnorm kernels compute in float32: no `double` math in their own LLVM IR.
+"""float32 conv, pool and batchnorm kernels (forward, VJP, JVP) compute in float32: no `double` math
+in their own LLVM IR.
 
 Numba will not show the IR of code loaded from its cache, so the kernels are run once in float32
 through their ops' emitted lines in a subprocess with an empty NUMBA_CACHE_DIR, then their IR is
-searched. Only the functions of netc.kernels.{conv,pool,batchnorm} are checked (helpers such as
+searched. Only the functions of netc.kernels.{conv,pool,batchnorm}[_jvp] are checked (helpers such as
 im2col included), not Numba's np.dot wrapper around BLAS. Numba's inlined `reshape` checks sizes
 by converting the integer sizes to double and comparing them; those hold no float values and are
 allowed. Anything else with `double` (fpext, double arithmetic or constants) fails.
@@ -35,11 +36,12 @@ SCRIPT = textwrap.dedent('''
         x = rng.normal(size=(2,) + tuple(json.loads(shape))).astype("float32")
         params = {k: rng.uniform(0.5, 1.5, p.shape).astype("float32") for k, p in node.params.items()}
         gy = np.ones((2,) + node.type.shape[1:], "float32")
-        for training in (False, True):
-            run_node(g, node.name, [x], params, gy=gy, training=training)
+        dps = {k: rng.normal(size=p.shape).astype("float32") for k, p in params.items() if node.params[k].trainable}
+        for training in (False, True):  # forward, JVP and VJP
+            run_node(g, node.name, [x], params, gy=gy, training=training, dxs=[x.copy()], dps=dps)
 
     report = {}
-    for mod in ("conv", "pool", "batchnorm"):
+    for mod in ("conv", "pool", "batchnorm", "conv_jvp", "pool_jvp", "batchnorm_jvp"):
         m = importlib.import_module("netc.kernels." + mod)
         prefix = "_ZN4netc7kernels%d%s" % (len(mod), mod)
         for name, kernel in vars(m).items():
@@ -79,6 +81,6 @@ def test_conv_pool_batchnorm_float32_kernels_have_no_double(tmp_path):
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert len(report) >= 17, f"too few kernels checked: {sorted(report)}"
+    assert len(report) >= 25, f"too few kernels checked: {sorted(report)}"
     bad = {name: lines[:5] for name, lines in report.items() if lines}
     assert not bad, f"float64 in float32 kernels: {bad}"

@@ -1,11 +1,11 @@
 """float32 rnn/lstm kernels compute in float32: no `double` math in their own LLVM IR.
 
 Numba will not show the IR of code loaded from its cache, so the kernels are compiled afresh in a
-subprocess with an empty NUMBA_CACHE_DIR. Only the kernels' own functions (netc.kernels.recurrent,
-helpers included) are checked, not Numba's np.dot wrapper around BLAS. Numba's inlined `reshape`
-checks sizes by converting the integer sizes to double and comparing them; those conversions and
-comparisons are allowed, since they hold no float values. Anything else with `double` (fpext,
-fadd/fmul/.. on double, a double constant, exp.f64) fails.
+subprocess with an empty NUMBA_CACHE_DIR. Only the kernels' own functions (netc.kernels.recurrent
+and recurrent_jvp, helpers included) are checked, not Numba's np.dot wrapper around BLAS. Numba's
+inlined `reshape` checks sizes by converting the integer sizes to double and comparing them; those
+conversions and comparisons are allowed, since they hold no float values. Anything else with
+`double` (fpext, fadd/fmul/.. on double, a double constant, exp.f64) fails.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent('''
     import numpy as np
     import netc
     from netc.lower.emit import run_node
-    from netc.kernels import recurrent as R
+    from netc.kernels import recurrent as R, recurrent_jvp as RJ
 
     rng = np.random.default_rng(0)
     for op, extra in [("lstm", ", peephole: true"), ("rnn", "")]:
@@ -32,17 +32,20 @@ SCRIPT = textwrap.dedent('''
         node = g.node(f"{op}_1")
         params = {k: rng.normal(size=p.shape).astype("float32") for k, p in node.params.items()}
         xs = [rng.normal(size=(2, 3, 4)).astype("float32"), rng.normal(size=(2, S)).astype("float32")]
-        run_node(g, f"{op}_1", xs, params, gy=np.ones((2, 6), "float32"))
+        dps = {k: rng.normal(size=p.shape).astype("float32") for k, p in params.items()}
+        run_node(g, f"{op}_1", xs, params, gy=np.ones((2, 6), "float32"), dxs=[a.copy() for a in xs], dps=dps)
 
     report = {}
-    for name in R.__all__:
-        kernel = getattr(R, name)
+    for mod, name in [(R, n) for n in R.__all__] + [(RJ, n) for n in RJ.__all__]:
+        kernel = getattr(mod, name)
+        short = mod.__name__.rsplit(".", 1)[1]
+        prefix = "_ZN4netc7kernels%d%s" % (len(short), short)
         sigs = [s for s in kernel.signatures if "float32" in str(s[0])]
         assert sigs, name + " was not compiled for float32"
         bad = []
         for sig in sigs:
             ir = kernel.inspect_llvm(sig)
-            bodies = re.findall(r'^define [^\\n]*@"?_ZN4netc7kernels9recurrent[^\\n]*\\n(.*?)^}', ir, re.M | re.S)
+            bodies = re.findall(r'^define [^\\n]*@"?' + prefix + r'[^\\n]*\\n(.*?)^}', ir, re.M | re.S)
             assert bodies, name + ": no function body found in the IR"
             for body in bodies:
                 ints = set()  # values that are integers converted to double
@@ -57,7 +60,7 @@ SCRIPT = textwrap.dedent('''
                     if m and m.group(1) in ints and m.group(2) in ints:
                         continue
                     bad.append(line.strip())
-        report[name] = bad
+        report[short + "." + name] = bad
     print(json.dumps(report))
 ''')
 
