@@ -54,3 +54,11 @@ def test_generated_module_lives_at_a_stable_path(tmp_path, monkeypatch):
     assert "def forward(" in path.read_text() and "def train_step(" not in path.read_text()
     assert "cached" in cache.info()
     assert cache.clear() >= 1 and not tmp_path.exists()
+
+
+def test_numba_cache_folder_follows_the_kernel_source(tmp_path):
+    copy = tmp_path / "kernels"
+    shutil.copytree(Path(kernels.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = kernels.numba_cache_dir(copy)
+    (copy / "conv.py").write_text((copy / "conv.py").read_text() + "\n# an edit\n")
+    assert kernels.numba_cache_dir(copy) != before

@@ -4,11 +4,17 @@ Every module in this package is a kernel module; `namespace()` collects their ke
 named *_fwd, *_vjp*, *_jvp*, plus helpers they export in __all__) for generated code, and
 `source_hash()` hashes their source for the compile cache key: Numba does not notice when a
 kernel in another file changes, so netc does.
+
+Numba keys a cached function on its own file alone, so a kernel that calls a helper in another
+kernel file would keep a stale copy of the helper after an edit. netc therefore gives Numba a
+cache folder named by the hash of the whole library (unless NUMBA_CACHE_DIR says otherwise):
+any edit to any kernel starts from a clean cache.
 """
 from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 import pkgutil
 from pathlib import Path
 
@@ -35,3 +41,20 @@ def source_hash(folder=None) -> str:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+def numba_cache_dir(folder=None) -> str:
+    root = os.environ.get("NETC_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "netc")
+    return os.path.join(root, "numba", source_hash(folder))
+
+
+def _use_private_numba_cache():
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return  # the user chose a folder; respect it
+    from numba.core import config
+
+    config.CACHE_DIR = numba_cache_dir()  # read when each @njit(cache=True) kernel is decorated
+
+
+_use_private_numba_cache()
