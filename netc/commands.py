@@ -1,4 +1,4 @@
-"""The `netc` subcommands past the front end: train, eval, predict, cache, and the compiler views
+"""The `netc` subcommands past the front end: train, eval, predict, sample, decode, cache, and the compiler views
 (`--emit backward|python`). Each returns an exit status: 0 success, 1 a problem with the spec,
 the data or the files, 2 wrong usage."""
 from __future__ import annotations
@@ -15,14 +15,18 @@ from .errors import SpecError
 def add_parsers(sub):
     t = sub.add_parser("train", help="train a network on data")
     t.add_argument("spec")
-    t.add_argument("--data", required=True, help="digits, breast_cancer, xor, or a .npz (X, y) / .csv file")
+    t.add_argument("--data", required=True, help="digits, breast_cancer, xor, or a file: .npz, .csv, "
+                   ".txt (characters), .fasta (DNA/protein), .tsv (sentence pairs)")
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--seed", type=int)
     t.add_argument("--validation", type=float, help="fraction held out for validation")
+    t.add_argument("--seq-len", type=int, help="window length T for text (default: the spec's train.bptt)")
+    t.add_argument("--reverse-source", action="store_true", help="sentence pairs: feed the source reversed")
     t.add_argument("--out", help="folder for the checkpoint, metrics and plot (default runs/<name>)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    t.add_argument("--overwrite", action="store_true", help="start over even when --out holds a checkpoint")
     t.add_argument("--jit", action="store_true", help="compile the whole training step (slower start, faster steps)")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     for name, helptext in (("eval", "loss and accuracy of saved weights on data"),
@@ -31,10 +35,33 @@ def add_parsers(sub):
         p.add_argument("spec")
         p.add_argument("--weights", required=True, help="a checkpoint written by netc train")
         p.add_argument("--data", required=True)
+        p.add_argument("--seq-len", type=int, help="window length T for text")
         if name == "predict":
             p.add_argument("--out", help="write the predictions to this .csv (default: print)")
+    s = sub.add_parser("sample", help="generate text from a trained character model")
+    s.add_argument("spec")
+    s.add_argument("--weights", required=True)
+    s.add_argument("--length", type=int, default=200)
+    s.add_argument("--temperature", type=float, default=1.0, help="0: always the most likely character")
+    s.add_argument("--prime", help="text to start from")
+    s.add_argument("--seed", type=int, default=0)
+    d = sub.add_parser("decode", help="translate with a trained sequence-to-sequence model")
+    d.add_argument("spec")
+    d.add_argument("--source", action="append", dest="sentences", default=[],
+                   help="a source sentence (repeat for several; default: one per line on stdin)")
+    d.add_argument("--weights", required=True)
+    d.add_argument("--beam", type=int, default=1, help="beam width (1: greedy)")
+    d.add_argument("--max-len", type=int)
     c = sub.add_parser("cache", help="inspect or clear the compile cache")
     c.add_argument("action", choices=("info", "clear"))
+    g = sub.add_parser("gradcheck", help="check a spec's forward and reverse derivatives against finite differences")
+    g.add_argument("spec")
+    g.add_argument("--dtype", choices=("float32", "float64"), default="float64",
+                   help="precision of the check (default float64; float32 checks loosely)")
+    g.add_argument("--examples", type=int, default=1, help="random inputs and directions to try (default 1)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--batch", type=int, default=2, help="batch size N (default 2)")
+    g.add_argument("--length", type=int, default=3, help="sequence length T, for specs with one (default 3)")
 
 
 def _fail(message) -> int:
@@ -43,7 +70,8 @@ def _fail(message) -> int:
 
 
 def emit_compiler_view(graph, what) -> str:
-    """--emit backward | python: the backward graph, or the generated module's source."""
+    """--emit backward | tangent | python: the backward graph, the tangent graph, or the generated
+    module's source."""
     from .diff.reverse import backward_text, reverse
     from .runtime import Network
 
@@ -51,6 +79,14 @@ def emit_compiler_view(graph, what) -> str:
         if not graph.losses:
             raise SpecError_no_loss(graph)
         return backward_text(graph, reverse(graph))
+    if what == "tangent":
+        from .diff.forward import forward_mode, param_names, tangent_text
+
+        # seeded at the float inputs (directional derivatives of the outputs along an input
+        # change; labels take no derivative); with integer inputs only (token ids), at the parameters
+        seeds = [n for n in graph.inputs if graph.node(n).type.is_float and forward_mode(graph, [n]).order]
+        tan = forward_mode(graph, seeds) if seeds else forward_mode(graph, (), param_names(graph, True))
+        return tangent_text(graph, tan)
     net = Network(graph)
     with open(net.module.__file__) as fh:
         return fh.read()
@@ -83,8 +119,8 @@ def _writable(folder):
 
 def cmd_train(args) -> int:
     from .runtime import Network
-    from .train.data import DataError, dataset_for, split
-    from .train.loop import Config, Diverged, fit, plot
+    from .train.data import DataError, load_data, load_vocab, save_vocab, split
+    from .train.loop import CHECKPOINT, Config, Diverged, fit, plot
 
     graph, err = _load_graph(args.spec)
     if err:
@@ -98,67 +134,77 @@ def cmd_train(args) -> int:
     problem = _writable(cfg.out)
     if problem:
         return _fail(problem)
+    ckpt = os.path.join(cfg.out, CHECKPOINT)
     try:
-        data, notes = dataset_for(graph, args.data)
+        vocab = load_vocab(ckpt) if args.resume else None
+        data = load_data(graph, args.data, seq_len=args.seq_len or (vocab or {}).get("seq_len"), vocab=vocab,
+                         reverse_source=args.reverse_source)
     except DataError as exc:
         return _fail(str(exc))
-    for note in notes:
+    for note in data.notes:
         print(f"note: {note}", file=sys.stderr)
-    train, val = split(data, cfg.validation, np.random.default_rng(cfg.seed + 1))
+    text = data.vocab is not None and data.vocab["kind"] == "chars"  # hold out the tail: windows overlap no training
+    train, val = split(data.arrays, cfg.validation, np.random.default_rng(cfg.seed + 1), contiguous=text)
     n_train = len(next(iter(train.values())))
     print(f"{graph.name}: {n_train} training and {len(next(iter(val.values())))} validation examples "
           f"from {args.data}", file=sys.stderr)
     t0 = time.perf_counter()
-    net = Network(graph, seed=cfg.seed, jit=args.jit)
+    try:
+        net = Network(graph, seed=cfg.seed, jit=args.jit)
+    except ValueError as exc:  # e.g. the perceptron rule on a network without a threshold
+        return _fail(f"{args.spec}: {exc}")
+    if os.path.exists(ckpt) and not args.resume and not args.overwrite:
+        try:
+            Network.load(net, ckpt)
+            why = "holds a checkpoint of this spec"
+        except ValueError as exc:
+            why = f"holds a file that is not a checkpoint of this spec ({exc})"
+        return _fail(f"{cfg.out} {why}; it is left untouched: --resume continues it, --overwrite starts "
+                     f"over, or choose another --out")
+    if data.vocab is not None:
+        if data.vocab["kind"] == "tokens":
+            data.vocab["seq_len"] = int(next(iter(data.arrays.values())).shape[1])
+        save_vocab(cfg.out, data.vocab)
     print(f"compiling {graph.name} ({'whole-step' if args.jit else 'kernel library'}; the first run on a "
           f"machine compiles the kernels and caches them) ...", file=sys.stderr, flush=True)
-    _warm_up(net, train, cfg.batch)
-    print(f"ready in {time.perf_counter() - t0:.1f} s ({'cache hit' if net.cache_hit else 'new network'})",
-          file=sys.stderr)
     try:
-        history = fit(net, train, val, cfg, resume=args.resume, progress=not args.quiet)
+        history = fit(net, train, val, cfg, resume=args.resume, progress=not args.quiet, ordered=data.ordered)
     except Diverged as exc:
         return _fail(str(exc))
     except FileNotFoundError as exc:
         return _fail(str(exc))
-    except ValueError as exc:  # a damaged or mismatched checkpoint on --resume
+    except ValueError as exc:  # a damaged or mismatched checkpoint on --resume; augment/mixup on the wrong spec
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    print(f"trained in {time.perf_counter() - t0:.1f} s ({'cache hit' if net.cache_hit else 'new network'})",
+          file=sys.stderr)
     if history:
         png = plot(cfg.out, history)
-        print(f"wrote {os.path.join(cfg.out, 'checkpoint.npz')}, metrics.csv" + (", curves.png" if png else ""),
-              file=sys.stderr)
+        print(f"wrote {ckpt}, metrics.csv, metrics.jsonl" + (", curves.png" if png else ""), file=sys.stderr)
     return 0
 
 
-def _warm_up(net, train, batch):
-    """Compile everything a training step runs, leaving weights and optimizer state untouched."""
-    part = {k: np.ascontiguousarray(v[:batch]) for k, v in train.items()}
-    saved = [a.copy() for a in (net.P, *net.S)]
-    step = net.step_count
-    net.train_step(**part)
-    for a, s in zip((net.P, *net.S), saved):
-        a[...] = s
-    net.step_count = step
-
-
-def _net_with_weights(args):
+def _net_with_weights(args, need_data=True):
     from .runtime import Network
-    from .train.data import DataError, dataset_for
+    from .train.data import DataError, load_data, load_vocab
 
     graph, err = _load_graph(args.spec)
     if err:
         print(err, file=sys.stderr)
         return None, None, 1
-    net = Network(graph)
+    if not os.path.exists(args.weights):
+        return None, None, _fail(f"{args.weights}: no such file")
     try:
+        net = Network(graph)
         net.load(args.weights)
-        data, _ = dataset_for(graph, args.data)
+        vocab = load_vocab(args.weights)
+        if not need_data:
+            return net, vocab, 0
+        seq_len = args.seq_len or (vocab or {}).get("seq_len")
+        data = load_data(graph, args.data, seq_len=seq_len, vocab=vocab)
     except (ValueError, DataError) as exc:
         return None, None, _fail(str(exc))
-    except FileNotFoundError:
-        return None, None, _fail(f"{args.weights}: no such file")
     return net, data, 0
 
 
@@ -168,18 +214,35 @@ def cmd_eval(args) -> int:
     net, data, status = _net_with_weights(args)
     if net is None:
         return status
-    metrics = evaluate(net, data)
+    metrics = evaluate(net, data.arrays)
     print("  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     return 0
 
 
 def cmd_predict(args) -> int:
+    from .train.sequence import with_zero_state
+
     net, data, status = _net_with_weights(args)
     if net is None:
         return status
-    inputs = {k: v for k, v in data.items() if k in net._needed(net.infer_plan)}
+    need = net._needed(net.infer_plan)
+    inputs = with_zero_state(net, {k: v for k, v in data.arrays.items() if k in need})
     outs = net.forward(**inputs)
     name, values = next(iter(outs.items()))
+    if values.ndim > 2:  # a sequence of scores: the most likely class at every step
+        ids = values.argmax(-1)
+        symbols = data.vocab["symbols"] if data.vocab else None
+        lines = ["".join(symbols[i] for i in row).encode("unicode_escape").decode("ascii")
+                 if symbols and data.vocab["kind"] == "chars"
+                 else " ".join(symbols[i] if symbols else str(i) for i in row) for row in ids]
+        text = "\n".join(lines) + "\n"
+        if args.out:
+            with open(args.out, "w") as fh:
+                fh.write(text)
+            print(f"wrote {len(lines)} predictions to {args.out}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return 0
     rows = values.reshape(len(values), -1)
     header = [f"{name}[{i}]" for i in range(rows.shape[1])]
     if rows.shape[1] > 1:
@@ -195,6 +258,42 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_sample(args) -> int:
+    from .train.data import DataError
+    from .train.sequence import sample
+
+    net, vocab, status = _net_with_weights(args, need_data=False)
+    if net is None:
+        return status
+    if not vocab or vocab.get("kind") != "chars":
+        return _fail(f"no character vocabulary (vocab.json) beside {args.weights}: train on a .txt file first")
+    try:
+        text = sample(net, vocab, args.length, args.temperature, args.prime, args.seed)
+    except (ValueError, DataError) as exc:
+        return _fail(str(exc))
+    print((args.prime or "") + text)
+    return 0
+
+
+def cmd_decode(args) -> int:
+    from .train.data import DataError
+    from .train.sequence import decode
+
+    net, vocab, status = _net_with_weights(args, need_data=False)
+    if net is None:
+        return status
+    if not vocab or vocab.get("kind") != "tokens":
+        return _fail(f"no token vocabulary (vocab.json) beside {args.weights}: train on a .tsv of pairs first")
+    sentences = args.sentences or [line.strip() for line in sys.stdin if line.strip()]
+    try:
+        for sentence in sentences:
+            words, _ = decode(net, vocab, sentence.split(), beam=args.beam, max_len=args.max_len)
+            print(" ".join(words))
+    except (ValueError, DataError) as exc:
+        return _fail(str(exc))
+    return 0
+
+
 def cmd_cache(args) -> int:
     from . import cache
 
@@ -206,4 +305,46 @@ def cmd_cache(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "cache": cmd_cache}
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "sample": cmd_sample,
+            "decode": cmd_decode, "cache": cmd_cache}
+
+
+def cmd_gradcheck(args) -> int:
+    """Per node and parameter, the largest errors of the JVP, the VJP and the dot-product test
+    against central differences (netc.testing.check_grads) over --examples random draws."""
+    import copy
+
+    from .runtime import Network
+    from .testing import check_grads, failure_message, grad_table
+
+    graph, err = _load_graph(args.spec)
+    if err:
+        print(err, file=sys.stderr)
+        return 1
+    graph = copy.copy(graph)
+    graph.train = {}  # the derivatives of the spec itself, not of a training rule's surrogate
+    if args.dtype == "float64":
+        from .runtime import retype
+
+        graph = retype(graph, "float64")
+    t0 = time.perf_counter()
+    net = Network(graph, seed=args.seed)
+    # the initial weights, nudged: a zero-initialised layer (a perceptron's) would put every
+    # example on its activation's kink
+    n_train = net.G.size
+    net.P[:n_train] += 0.05 * np.random.default_rng(args.seed).standard_normal(n_train).astype(net.P.dtype)
+    order = 2 if graph.losses else 1
+    reports = [check_grads(net, seed=args.seed + i, dtype=args.dtype, order=order, N=args.batch, T=args.length,
+                           raise_on_failure=False) for i in range(max(1, args.examples))]
+    print(f"gradcheck {graph.name}: {args.dtype}, {len(reports)} example{'s' if len(reports) != 1 else ''}, "
+          f"batch {args.batch}, seed {args.seed} ({time.perf_counter() - t0:.1f} s)")
+    print(grad_table(reports))
+    bad = [r for r in reports if not r.ok]
+    if bad:
+        print(failure_message(bad[0]), file=sys.stderr)
+        return 1
+    print("all derivatives agree")
+    return 0
+
+
+COMMANDS["gradcheck"] = cmd_gradcheck

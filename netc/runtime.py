@@ -20,6 +20,7 @@ from .frontend import load, parse
 from .lower.codegen import generate
 from .lower.emit import bind
 from .plan import make_plan, param_layout
+from .threads import limit_blas
 from .types import INT_DTYPES
 
 CHECKPOINT_FORMAT = 1
@@ -98,6 +99,7 @@ class Network:
             self.key, lambda: generate(graph, self.infer_plan, self.train_plan, self.back, self.key,
                                        self.optimizer, param_layout(graph)[0]))
         self.jit = jit
+        limit_blas()  # one level of parallelism (netc/threads.py)
         self._layout_params(seed, share)
         self._bound = {}
         self.step_count = 0
@@ -558,7 +560,7 @@ class Network:
         for k, a in v.items():
             by[k][...] = self._direction(f"direction {k}", a, by[k].shape)
         w = net.P[:d.size].copy()
-        vmax = np.abs(d).max()
+        vmax = np.abs(d).max(initial=0.0)
         if vmax == 0:
             return {k: np.zeros(p.shape) for k, p in net.grads.items()}
         h = float(h or np.cbrt(np.finfo(np.float64).eps) * (1 + np.abs(w).max()) / vmax)
