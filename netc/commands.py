@@ -117,6 +117,22 @@ def _writable(folder):
         return f"cannot write to {folder}: {exc.strerror}"
 
 
+def _fresh_run_folder(name, resume):
+    """runs/<name>, or runs/<name>-2, -3, ... when earlier runs hold checkpoints: never overwrite one.
+    --resume continues the newest."""
+    from .train.loop import CHECKPOINT
+
+    base = os.path.join("runs", name)
+    folders = [base] + [f"{base}-{i}" for i in range(2, 1000)]
+    used = [f for f in folders if os.path.exists(os.path.join(f, CHECKPOINT))]
+    if resume:
+        return used[-1] if used else base
+    for f in folders:
+        if f not in used:
+            return f
+    return base
+
+
 def cmd_train(args) -> int:
     from .runtime import Network
     from .train.data import DataError, load_data, load_vocab, save_vocab, split
@@ -130,7 +146,7 @@ def cmd_train(args) -> int:
         return _fail(f"{args.spec}: the spec has no 'loss:', so there is nothing to train")
     cfg = Config.from_spec(graph.train, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                            validation=args.validation)
-    cfg.out = args.out or os.path.join("runs", graph.name)
+    cfg.out = args.out or _fresh_run_folder(graph.name, args.resume)
     problem = _writable(cfg.out)
     if problem:
         return _fail(problem)
