@@ -25,7 +25,7 @@ def make_parser():
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     c = sub.add_parser("compile", help="check a spec and print a view of it")
     c.add_argument("spec", help="the network spec (.yaml)")
-    c.add_argument("--emit", choices=sorted(EMITS) + ["backward", "python"], default="summary",
+    c.add_argument("--emit", choices=sorted(EMITS) + ["backward", "tangent", "python"], default="summary",
                    help="what to print (default: summary)")
     c.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     c.add_argument("-W", "--no-warnings", action="store_true", help="do not print warnings")

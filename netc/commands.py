@@ -87,7 +87,11 @@ def emit_compiler_view(graph, what) -> str:
         seeds = [n for n in graph.inputs if graph.node(n).type.is_float and forward_mode(graph, [n]).order]
         tan = forward_mode(graph, seeds) if seeds else forward_mode(graph, (), param_names(graph, True))
         return tangent_text(graph, tan)
+    t0 = time.perf_counter()
     net = Network(graph)
+    print(f"netc: {graph.name}: module {'loaded from the cache' if net.cache_hit else 'generated'} in "
+          f"{time.perf_counter() - t0:.2f} s ({net.module.__file__}); kernels compile on first use",
+          file=sys.stderr)
     with open(net.module.__file__) as fh:
         return fh.read()
 

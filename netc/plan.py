@@ -8,6 +8,7 @@ places buffers whose intervals overlap at different offsets, and reuses memory o
 """
 from __future__ import annotations
 
+import copy
 import math
 import re
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ class Buffer:
     name: str
     shape: tuple  # may hold 'N' and 'T'
     dtype: str
-    kind: str  # input | activation | workspace | grad | param | param_grad
+    kind: str  # input | activation | workspace | grad | param | param_grad | tangent | input_tangent
     start: int = 0
     end: int = 0
     zero_at: int | None = None  # step before which an accumulated gradient is zeroed
@@ -41,21 +42,22 @@ class Buffer:
 
 @dataclass
 class Step:
-    kind: str  # fwd | vjp
+    kind: str  # fwd | vjp | jvp
     node: str
     vjp: object = None  # VJPStep for kind vjp
+    jvp: object = None  # JVPStep for kind jvp
 
 
 @dataclass
 class Plan:
-    mode: str  # infer | train
+    mode: str  # infer | train | jvp | vjp
     steps: list
     buffers: dict  # name -> Buffer (arena buffers only)
     names: dict = field(default_factory=dict)  # ('y'|'ws'|'d', node[, key]) -> buffer name
     outputs: list = field(default_factory=list)
 
     def arena_buffers(self):
-        return [b for b in self.buffers.values() if b.kind in ("activation", "workspace", "grad")]
+        return [b for b in self.buffers.values() if b.kind in ("activation", "workspace", "grad", "tangent")]
 
     def input_buffers(self):
         return [b for b in self.buffers.values() if b.kind == "input"]
@@ -150,6 +152,74 @@ def make_plan(graph, mode="train", back=None, outputs=None) -> Plan:
         buffers[var("x", name)] = Buffer(var("x", name), node.type.shape, node.type.dtype, "input", 0, last)
         names[("y", name)] = var("x", name)
     return Plan(mode, steps, buffers, names, outputs)
+
+
+def make_jvp_plan(graph, tan, outputs) -> Plan:
+    """Forward mode: the forward steps `outputs` need, each followed by its JVP step (netc.diff.
+    forward) when it has one. Tangents are arena buffers (kind 'tangent') live from their JVP step
+    to the last JVP step that reads them, like activations; the seeded inputs' tangents are passed
+    in (kind 'input_tangent'), and parameter tangents are views of one flat buffer like P."""
+    outputs = list(outputs)
+    keep = set(outputs)
+    for o in outputs:
+        keep |= _ancestors(graph, o)
+    order = [n for n in graph.order if n in keep and graph.node(n).op.name != "input"]
+    jsteps = {s.node: s for s in tan.order}
+    steps = []
+    for n in order:
+        steps.append(Step("fwd", n))
+        if n in jsteps:
+            steps.append(Step("jvp", n, jvp=jsteps[n]))
+    index = {(s.kind, s.node): i for i, s in enumerate(steps)}
+    last = len(steps) - 1
+    buffers, names = {}, {}
+
+    def add(key, buf):
+        buffers[buf.name] = buf
+        names[key] = buf.name
+
+    for n in order:
+        node = graph.node(n)
+        t = index[("fwd", n)]
+        readers = [index.get((kind, c), -1) for c in graph.g.successors(n) for kind in ("fwd", "jvp")]
+        end = max([t, index.get(("jvp", n), -1)] + readers)
+        if n in outputs:
+            end = last
+        add(("y", n), Buffer(var("y", n), node.type.shape, node.type.dtype, "activation", t, end))
+        in_types = [graph.node(s).type for s in node.inputs]
+        for k, (shape, dtype) in node.op.workspace(node, in_types, node.type).items():
+            add(("ws", n, k), Buffer(var("ws", n, k), tuple(shape), dtype, "workspace", t,
+                                     max(t, index.get(("jvp", n), -1))))
+        if n in jsteps:
+            tj = index[("jvp", n)]
+            tend = max([tj] + [index.get(("jvp", c), -1) for c in graph.g.successors(n)])
+            add(("t", n), Buffer(var("t", n), node.type.shape, node.type.dtype, "tangent", tj,
+                                 last if n in outputs else tend))
+    for name in graph.inputs:
+        node = graph.node(name)
+        add(("y", name), Buffer(var("x", name), node.type.shape, node.type.dtype, "input", 0, last))
+        if name in tan.seed_inputs:
+            add(("t", name), Buffer(var("t", name), node.type.shape, node.type.dtype, "input_tangent", 0, last))
+    return Plan("jvp", steps, buffers, names, outputs)
+
+
+def make_vjp_plan(graph, back) -> Plan:
+    """Reverse mode seeded at outputs (`back` from reverse(graph, seeds=...)): the forward steps
+    the seeded nodes need, then the VJP steps. The seeds' gradient buffers are filled by the
+    caller's cotangents before the first VJP step and never zeroed (a seeded node that also feeds
+    another seeded node adds its consumers' gradients to its own cotangent)."""
+    keep = set(back.seeds) | set(graph.inputs)
+    for o in back.seeds:
+        keep |= _ancestors(graph, o)
+    sub = copy.copy(graph)
+    sub.g = graph.g.subgraph([n for n in graph.g.nodes if n in keep]).copy()
+    plan = make_plan(sub, "train", back, list(back.seeds))
+    first = sum(1 for s in plan.steps if s.kind == "fwd")
+    for o in back.seeds:
+        b = plan.buffers[plan.names[("d", o)]]
+        b.zero_at, b.start = None, min(b.start, first)
+    plan.mode = "vjp"
+    return plan
 
 
 def _ancestors(graph, name):

@@ -142,7 +142,7 @@ class Network:
         key = ("c", mode, N, T)
         if key in self._bound:
             return self._bound[key]
-        from numba import typed
+        from .kernels.buffers import byte_list
 
         plan = self.infer_plan if mode == "infer" else self.train_plan
         offsets, total = plan.layout(N, T, include_inputs=True)
@@ -153,7 +153,7 @@ class Network:
             b = plan.buffers[name]
             views[name] = arena[offsets[name]:offsets[name] + b.nbytes(N, T)].view(b.dtype).reshape(
                 bind(b.shape, N, T))
-        L = typed.List([arena] + self._bytes)
+        L = byte_list(tuple([arena] + self._bytes))  # built in cached code: typed.List() compiles per process
         bound = (L, tuple(offsets[n] for n in names), views)
         self._bound[key] = bound
         return bound
@@ -252,7 +252,10 @@ class Network:
     def _needed(self, plan):
         import networkx as nx
 
-        need = set()
+        memo = self.__dict__.setdefault("_needed_memo", {})  # the graph walk was 75% of a batch-1 forward
+        if id(plan) in memo:
+            return memo[id(plan)]
+        need = memo[id(plan)] = set()
         for step in plan.steps:
             need |= set(nx.ancestors(self.graph.g, step.node)) & set(self.graph.inputs)
         return need

@@ -32,8 +32,9 @@ class Backward:
     seeds: dict = field(default_factory=dict)  # loss node -> its weight in the total loss
 
 
-def reverse(graph, wrt_inputs=()) -> Backward:
-    """Build the backward graph of `graph`'s total loss."""
+def reverse(graph, wrt_inputs=(), seeds=None) -> Backward:
+    """Build the backward graph of `graph`'s total loss; with `seeds` (node -> weight), of those
+    nodes' outputs instead, whose gradients the caller fills (a VJP from output cotangents)."""
     g = graph.g
     wrt_inputs = set(wrt_inputs)
     for name in wrt_inputs:
@@ -51,8 +52,9 @@ def reverse(graph, wrt_inputs=()) -> Backward:
         if own or any(src in depends for src in node.inputs):
             depends.add(name)
     # ... and that the loss depends on
-    feeds_loss = set(graph.losses)
-    for loss in graph.losses:
+    targets = dict(seeds) if seeds is not None else {n: graph.node(n).weight for n in graph.losses}
+    feeds_loss = set(targets)
+    for loss in targets:
         feeds_loss |= nx.ancestors(g, loss)
     needs_grad = {n for n in depends if n in feeds_loss}
 
@@ -77,7 +79,7 @@ def reverse(graph, wrt_inputs=()) -> Backward:
     index = {n: i for i, n in enumerate(reversed(graph.order))}
     order = [bg.nodes[n]["step"] for n in
              nx.lexicographical_topological_sort(bg, key=lambda v: index[v[4:]])]
-    seeds = {loss: graph.node(loss).weight for loss in graph.losses if loss in needs_grad}
+    seeds = {loss: w for loss, w in targets.items() if loss in needs_grad}
     return Backward(bg, needs_grad, order, seeds)
 
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .fastmath import FASTMATH, fexp, fsigmoid
+
+# vectorized exp (fastmath.py); flags without nnan/ninf, no Python division-by-zero check
+FAST = dict(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+
 ZERO = np.float32(0)
 ONE = np.float32(1)
 TWO = np.float32(2)
 
 
-@njit(cache=True, nogil=True)
+@njit(**FAST)
 def _row_lse(z, r):
     """log-sum-exp of row r, stable: the max is subtracted, so exp sees only numbers <= 0."""
     m = z[r, 0]
@@ -19,11 +24,11 @@ def _row_lse(z, r):
         m = max(m, z[r, c])
     s = ZERO
     for c in range(z.shape[1]):
-        s += np.exp(z[r, c] - m)
+        s += fexp(z[r, c] - m)
     return m + np.log(s)
 
 
-@njit(cache=True, nogil=True)
+@njit(**FAST)
 def softmax_cross_entropy_fwd(logits, labels, y):
     """Integer class ids: y = mean over rows of lse(z) - z[label]."""
     z = logits.reshape(-1, logits.shape[logits.ndim - 1])
@@ -35,7 +40,7 @@ def softmax_cross_entropy_fwd(logits, labels, y):
     y[()] = acc / y.dtype.type(z.shape[0])
 
 
-@njit(cache=True, nogil=True)
+@njit(**FAST)
 def softmax_cross_entropy_vjp_logits(logits, labels, gy, gx):
     """gx += gy/rows * (softmax(z) - onehot(label))."""
     z = logits.reshape(-1, logits.shape[logits.ndim - 1])
@@ -45,11 +50,11 @@ def softmax_cross_entropy_vjp_logits(logits, labels, gy, gx):
     for r in range(z.shape[0]):
         lse = _row_lse(z, r)
         for c in range(z.shape[1]):
-            g[r, c] += scale * np.exp(z[r, c] - lse)
+            g[r, c] += scale * fexp(z[r, c] - lse)
         g[r, lab[r]] -= scale
 
 
-@njit(cache=True, nogil=True)
+@njit(**FAST)
 def softmax_cross_entropy_probs_fwd(logits, probs, y):
     """Probability labels p: y = mean over rows of sum_c p_c (lse(z) - z_c)."""
     z = logits.reshape(-1, logits.shape[logits.ndim - 1])
@@ -62,7 +67,7 @@ def softmax_cross_entropy_probs_fwd(logits, probs, y):
     y[()] = acc / y.dtype.type(z.shape[0])
 
 
-@njit(cache=True, nogil=True)
+@njit(**FAST)
 def softmax_cross_entropy_probs_vjp_logits(logits, probs, gy, gx):
     """gx += gy/rows * (softmax(z) * sum(p) - p): exact also when a row of p does not sum to 1."""
     z = logits.reshape(-1, logits.shape[logits.ndim - 1])
@@ -75,35 +80,29 @@ def softmax_cross_entropy_probs_vjp_logits(logits, probs, gy, gx):
         for c in range(z.shape[1]):
             total += p[r, c]
         for c in range(z.shape[1]):
-            g[r, c] += scale * (np.exp(z[r, c] - lse) * total - p[r, c])
+            g[r, c] += scale * (fexp(z[r, c] - lse) * total - p[r, c])
 
 
-@njit(cache=True, nogil=True)
+@njit(**FAST)
 def binary_cross_entropy_fwd(logits, labels, y):
     """From logits: mean of max(z, 0) - z*t + log1p(exp(-|z|)), stable for any z."""
     z, t = logits.reshape(-1), labels.reshape(-1)
     acc = ZERO
     for i in range(z.size):
-        acc += max(z[i], ZERO) - z[i] * t[i] + np.log1p(np.exp(-abs(z[i])))
+        acc += max(z[i], ZERO) - z[i] * t[i] + np.log1p(fexp(-abs(z[i])))
     y[()] = acc / y.dtype.type(z.size)
 
 
-@njit(cache=True, nogil=True)
+@njit(**FAST)
 def binary_cross_entropy_vjp_logits(logits, labels, gy, gx):
     """gx += gy/size * (sigmoid(z) - t), the sigmoid branching on the sign of z."""
     z, t, g = logits.reshape(-1), labels.reshape(-1), gx.reshape(-1)
     scale = gy[()] / gy.dtype.type(z.size)
     for i in range(z.size):
-        v = z[i]
-        if v >= ZERO:
-            s = ONE / (ONE + np.exp(-v))
-        else:
-            e = np.exp(v)
-            s = e / (ONE + e)
-        g[i] += scale * (s - t[i])
+        g[i] += scale * (fsigmoid(z[i]) - t[i])
 
 
-@njit(cache=True, nogil=True)
+@njit(**FAST)
 def binary_cross_entropy_probs_fwd(probs, labels, y, eps):
     """From probabilities, clipped to [eps, 1-eps] so the logs stay finite."""
     q, t = probs.reshape(-1), labels.reshape(-1)
@@ -114,7 +113,7 @@ def binary_cross_entropy_probs_fwd(probs, labels, y, eps):
     y[()] = acc / y.dtype.type(q.size)
 
 
-@njit(cache=True, nogil=True)
+@njit(**FAST)
 def binary_cross_entropy_probs_vjp_logits(probs, labels, gy, gx, eps):
     """gx += gy/size * (p - t) / (p (1 - p)) inside the clip range; the clip is flat outside it."""
     q, t, g = probs.reshape(-1), labels.reshape(-1), gx.reshape(-1)
@@ -125,7 +124,7 @@ def binary_cross_entropy_probs_vjp_logits(probs, labels, gy, gx, eps):
             g[i] += scale * (p - t[i]) / (p * (ONE - p))
 
 
-@njit(cache=True, nogil=True)
+@njit(**FAST)
 def mse_fwd(pred, target, y):
     p, t = pred.reshape(-1), target.reshape(-1)
     acc = ZERO
@@ -135,7 +134,7 @@ def mse_fwd(pred, target, y):
     y[()] = acc / y.dtype.type(p.size)
 
 
-@njit(cache=True, nogil=True)
+@njit(**FAST)
 def mse_vjp_pred(pred, target, gy, gx):
     """gx += gy * 2 (p - t) / size."""
     p, t, g = pred.reshape(-1), target.reshape(-1), gx.reshape(-1)

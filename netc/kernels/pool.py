@@ -85,9 +85,60 @@ def _divisor(od, oh, ow, shape, kernel, stride, pad, pad_right, dilation, includ
 
 
 @njit(cache=True, nogil=True)
+def _inside(shape, out, kernel, stride, pad, pad_right, dilation):
+    """Every window lies inside the input (no padding, no dilation): the fast loops apply."""
+    for i in range(3):
+        if pad[i] != 0 or pad_right[i] != 0 or dilation[i] != 1 or (out[i] - 1) * stride[i] + kernel[i] > shape[i]:
+            return False
+    return True
+
+
+# Windows wholly inside the input (LeNet's 2x2 /2): plain loops without the per-output tap
+# ranges and divisors. LeNet N64 6x28x28 float32: fwd 1.34 -> 0.29 ms, vjp 1.26 -> 0.28 ms.
+@njit(cache=True, nogil=True)
+def _avgpool_inside_fwd(x, y, kernel, stride):
+    N, C = x.shape[0], x.shape[1]
+    Do, Ho, Wo = y.shape[2], y.shape[3], y.shape[4]
+    count = x.dtype.type(kernel[0] * kernel[1] * kernel[2])
+    for n in range(N):
+        for c in range(C):
+            xc = x[n, c]
+            for od in range(Do):
+                for oh in range(Ho):
+                    for ow in range(Wo):
+                        acc = ZERO
+                        for a in range(kernel[0]):
+                            for b in range(kernel[1]):
+                                for k in range(kernel[2]):
+                                    acc += xc[od * stride[0] + a, oh * stride[1] + b, ow * stride[2] + k]
+                        y[n, c, od, oh, ow] = acc / count
+
+
+@njit(cache=True, nogil=True)
+def _avgpool_inside_vjp_x(gy, gx, kernel, stride):
+    N, C = gx.shape[0], gx.shape[1]
+    Do, Ho, Wo = gy.shape[2], gy.shape[3], gy.shape[4]
+    count = gx.dtype.type(kernel[0] * kernel[1] * kernel[2])
+    for n in range(N):
+        for c in range(C):
+            gxc = gx[n, c]
+            for od in range(Do):
+                for oh in range(Ho):
+                    for ow in range(Wo):
+                        g = gy[n, c, od, oh, ow] / count
+                        for a in range(kernel[0]):
+                            for b in range(kernel[1]):
+                                for k in range(kernel[2]):
+                                    gxc[od * stride[0] + a, oh * stride[1] + b, ow * stride[2] + k] += g
+
+
+@njit(cache=True, nogil=True)
 def avgpool_fwd(x, y, kernel, stride, pad, pad_right, dilation, include_pad):
     N, C, D, H, W = x.shape
     Do, Ho, Wo = y.shape[2], y.shape[3], y.shape[4]
+    if _inside((D, H, W), (Do, Ho, Wo), kernel, stride, pad, pad_right, dilation):
+        _avgpool_inside_fwd(x, y, kernel, stride)
+        return
     for n in range(N):
         for c in range(C):
             xc = x[n, c]
@@ -114,6 +165,9 @@ def avgpool_fwd(x, y, kernel, stride, pad, pad_right, dilation, include_pad):
 def avgpool_vjp_x(gy, gx, kernel, stride, pad, pad_right, dilation, include_pad):
     N, C, D, H, W = gx.shape
     Do, Ho, Wo = gy.shape[2], gy.shape[3], gy.shape[4]
+    if _inside((D, H, W), (Do, Ho, Wo), kernel, stride, pad, pad_right, dilation):
+        _avgpool_inside_vjp_x(gy, gx, kernel, stride)
+        return
     for n in range(N):
         for c in range(C):
             gxc = gx[n, c]

@@ -180,3 +180,79 @@ def _function(name, params, body):
     lines = [f"def {name}({params}):"]
     lines += ["    " + ln for ln in body] or ["    pass"]
     return "\n".join(lines)
+
+
+# -- forward mode and output-seeded reverse mode: one small module per set of seeds ----------------
+
+def _param_names(graph, prefix, only=None):
+    """Views of the flat parameter (w), gradient (g) or tangent (v) buffer, in graph order."""
+    names = []
+    for n in graph.order:
+        for k, p in graph.node(n).params.items():
+            if only is None or only(n, k, p):
+                names.append(var(prefix, n, k))
+    return names
+
+
+def _jvp_lines(graph, plan: Plan):
+    """Forward lines, each node's JVP lines right after its own (the tangent reads its forward)."""
+    lines = []
+    for step in plan.steps:
+        node = graph.node(step.node)
+        e = Emit([plan.names[("y", s)] for s in node.inputs], plan.names[("y", step.node)],
+                 {k: var("w", step.node, k) for k in node.params},
+                 {k: plan.names[("ws", step.node, k)] for k in _ws_keys(plan, step.node)})
+        if step.kind == "fwd":
+            lines.append(f"# {step.node}: {node.op.label(node.attrs)}")
+            lines += node.op.emit_forward(node, e)
+            continue
+        s = step.jvp
+        e.dx = [plan.names[("t", src)] if t else None for src, t in zip(node.inputs, s.tangent_inputs)]
+        e.dp = {k: (var("v", step.node, k) if k in s.tangent_params else None) for k in node.params}
+        e.dy = plan.names[("t", step.node)]
+        lines.append(f"# t {step.node}")
+        lines += node.op.emit_jvp(node, e)
+    return lines
+
+
+def generate_jvp(graph, plan: Plan, tan, key: str) -> str:
+    """The module of one forward-mode entry point:
+      jvp(<inputs>, <seeded input tangents>, bufs, training, seed) -> None
+    outputs and their tangents are left in the buffers OUTPUTS_JVP and TANGENTS_JVP name (None:
+    that output's tangent is zero)."""
+    inputs = [var("x", n) for n in graph.inputs] + [var("t", n) for n in tan.seed_inputs]
+    seeded = {tuple(p.rsplit(".", 1)) for p in tan.seed_params}
+    bufs = ([b.name for b in plan.arena_buffers()] + _param_names(graph, "w")
+            + _param_names(graph, "v", lambda n, k, p: (n, k) in seeded))
+    out = [HEADER.format(name=graph.name, dtype=graph.dtype, key=key)]
+    out.append(f"INPUTS = {tuple(graph.inputs)!r}")
+    out.append(f"TANGENT_INPUTS = {tuple(tan.seed_inputs)!r}")
+    out.append(f"BUFS_JVP = {tuple(bufs)!r}")
+    out.append(f"OUTPUTS_JVP = {tuple(plan.names[('y', o)] for o in plan.outputs)!r}")
+    out.append(f"TANGENTS_JVP = {tuple(plan.names.get(('t', o)) for o in plan.outputs)!r}")
+    body = _unpack(bufs) + _jvp_lines(graph, plan)
+    out.append(_function("jvp", f"{', '.join(inputs)}, bufs, training, seed", body))
+    return "\n\n".join(out) + "\n"
+
+
+def generate_vjp(graph, plan: Plan, back, key: str) -> str:
+    """The module of one output-seeded reverse-mode entry point:
+      vjp(<inputs>, <cotangents of the seeds>, bufs, G, training, seed) -> None
+    parameter gradients are in G (the layout of P), input gradients in the buffers GRADS_VJP names."""
+    seeds = list(back.seeds)
+    cts = [var("ct", o) for o in seeds]
+    inputs = [var("x", n) for n in graph.inputs]
+    bufs = ([b.name for b in plan.arena_buffers()] + _param_names(graph, "w")
+            + _param_names(graph, "g", lambda n, k, p: p.trainable))
+    out = [HEADER.format(name=graph.name, dtype=graph.dtype, key=key)]
+    out.append(f"INPUTS = {tuple(graph.inputs)!r}")
+    out.append(f"SEEDS = {tuple(seeds)!r}")
+    out.append(f"BUFS_VJP = {tuple(bufs)!r}")
+    out.append(f"GRADS_VJP = {dict((n, plan.names[('d', n)]) for n in graph.inputs if ('d', n) in plan.names)!r}")
+    backward = _backward_lines(graph, plan, back)
+    head = 1 + len(back.seeds)  # zero G, then fill each seed with its weight: the caller's cotangent instead
+    assert all(ln.startswith("fill_value(") for ln in backward[:head])
+    copies = [f"{plan.names[('d', o)]}[...] = {ct}" for o, ct in zip(seeds, cts)]
+    body = _unpack(bufs) + _forward_lines(graph, plan) + backward[:1] + copies + backward[head:]
+    out.append(_function("vjp", f"{', '.join(inputs + cts)}, bufs, G, training, seed", body))
+    return "\n\n".join(out) + "\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Attr, Op, expect_float, expect_fixed, register
-from .shape import view3
+from .shape import view3, zero_tangent
 
 
 class Elementwise(Op):
@@ -36,6 +36,12 @@ class Elementwise(Op):
             return []
         return [rule.format(x=e.x[0], y=e.y, gy=e.gy, gx=e.gx[0], **_lits(node, e))]
 
+    def emit_jvp(self, node, e):
+        rule = JVP[self.name]
+        if not e.dx[0] or rule is None:
+            return [zero_tangent(e)]
+        return [rule.format(x=e.x[0], y=e.y, dx=e.dx[0], dy=e.dy, **_lits(node, e))]
+
     def label(self, a):
         if a:
             return f"{self.name} " + " ".join(f"{k} {v}" for k, v in a.items())
@@ -65,6 +71,17 @@ KERNELS = {
     "leaky_relu": ("leaky_relu_fwd({x}, {y}, {slope})", "leaky_relu_vjp_x({x}, {gy}, {gx}, {slope})"),
     "elu": ("elu_fwd({x}, {y}, {alpha})", "elu_vjp_x({x}, {y}, {gy}, {gx}, {alpha})"),
     "threshold": ("threshold_fwd({x}, {y})", None),  # a step: zero gradient almost everywhere
+}
+
+# forward mode, one line each: the JVP kernel call writing dy (None: the tangent is zero)
+JVP = {
+    "identity": "identity_jvp({dx}, {dy})",
+    "sigmoid": "sigmoid_jvp({y}, {dx}, {dy})",
+    "tanh": "tanh_jvp({y}, {dx}, {dy})",
+    "relu": "relu_jvp({y}, {dx}, {dy})",
+    "leaky_relu": "leaky_relu_jvp({x}, {dx}, {dy}, {slope})",
+    "elu": "elu_jvp({x}, {y}, {dx}, {dy}, {alpha})",
+    "threshold": None,  # a step: zero tangent almost everywhere
 }
 
 
@@ -113,6 +130,13 @@ class Softmax(Op):
         shape, axis = node.type.shape, node.attrs["axis"]
         return [f"{self.name}_vjp_x({view3(e.y, shape, axis)}, {view3(e.gy, shape, axis)}, "
                 f"{view3(e.gx[0], shape, axis)})"]
+
+    def emit_jvp(self, node, e):
+        if not e.dx[0]:
+            return [zero_tangent(e)]
+        shape, axis = node.type.shape, node.attrs["axis"]
+        return [f"{self.name}_jvp({view3(e.y, shape, axis)}, {view3(e.dx[0], shape, axis)}, "
+                f"{view3(e.dy, shape, axis)})"]
 
 
 register(Softmax("softmax"))
@@ -164,6 +188,13 @@ class Maxout(Op):
         xshape, yshape, axis = node.in_types[0].shape, node.type.shape, node.attrs["axis"]
         return [f"maxout_vjp_x({view3(e.gy, yshape, axis)}, {view3(e.ws['argmax'], yshape, axis)}, "
                 f"{view3(e.gx[0], xshape, axis)})"]
+
+    def emit_jvp(self, node, e):
+        if not e.dx[0]:
+            return [zero_tangent(e)]
+        xshape, yshape, axis = node.in_types[0].shape, node.type.shape, node.attrs["axis"]
+        return [f"maxout_jvp({view3(e.dx[0], xshape, axis)}, {view3(e.ws['argmax'], yshape, axis)}, "
+                f"{view3(e.dy, yshape, axis)})"]
 
     def label(self, a):
         return f"maxout {a['pieces']}"

@@ -7,7 +7,7 @@ channel is the axis two such tensors share. Otherwise sizes must be equal or 1, 
 from __future__ import annotations
 
 from .base import Op, expect_float, register
-from .shape import view
+from .shape import view, zero_tangent
 
 KERNEL_RANK = 4  # the kernels take 4-D views: at most 4 groups of axes (shared / a broadcast / b broadcast)
 
@@ -100,6 +100,16 @@ class Binary(Op):
             elif g:
                 lines.append(f"mul_vjp_x({gy}, {other}, {g})")
         return lines
+
+    def emit_jvp(self, node, e):
+        # one kernel per op; a None tangent is zero (Numba specialises on it)
+        if not e.dx[0] and not e.dx[1]:
+            return [zero_tangent(e)]
+        a, b, dy = self._views(node, [e.x[0], e.x[1], e.dy])
+        da, db, _ = self._views(node, [e.dx[0], e.dx[1], None])
+        if self.name == "add":
+            return [f"add_jvp({da}, {db}, {dy})"]
+        return [f"mul_jvp({a}, {b}, {da}, {db}, {dy})"]
 
     def macs(self, node, xs, y):
         return y.size_per_example() if self.name == "mul" else 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .base import MAX_SIZE, Attr, Op, Param, expect_fixed, expect_float, register
+from .shape import zero_tangent
 
 
 class Dense(Op):
@@ -58,6 +59,13 @@ class Dense(Op):
         if e.gp.get("bias"):
             lines.append(f"dense_vjp_b({e.gy}, {e.gp['bias']})")
         return lines
+
+    def emit_jvp(self, node, e):
+        # dy = dx W + x dW + db; a None tangent is zero (the kernel specialises on it)
+        dx, dw, db = e.dx[0], e.dp.get("weight"), e.dp.get("bias")
+        if not (dx or dw or db):
+            return [zero_tangent(e)]
+        return [f"dense_jvp({e.x[0]}, {e.p['weight']}, {dx}, {dw}, {db}, {e.dy})"]
 
     # 6. multiply-adds
     def macs(self, node, xs, y):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import zlib
 
 from .base import Attr, Op, expect_float, register
+from .shape import zero_tangent
 
 SPAN = 1 << 24  # a drop is an integer draw from [0, SPAN) below round(rate * SPAN)
 
@@ -36,6 +37,10 @@ class Dropout(Op):
 
     def emit_vjp(self, node, e):
         return [f"dropout_vjp_x({e.gy}, {e.ws['mask']}, {e.gx[0]})"] if e.gx[0] else []
+
+    def emit_jvp(self, node, e):
+        # the forward's saved mask: the drawn one in training, ones in eval (the identity)
+        return [f"dropout_jvp({e.dx[0]}, {e.ws['mask']}, {e.dy})"] if e.dx[0] else [zero_tangent(e)]
 
     def label(self, a):
         return f"dropout {a['rate']:g}"

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..types import INT_DTYPES, TensorType
 from .base import MAX_SIZE, Attr, Op, Param, register
+from .shape import zero_tangent
 
 
 def _expect_ids(node, x):
@@ -39,6 +40,11 @@ class Embedding(Op):
     def emit_vjp(self, node, e):
         return [f"embedding_vjp_table({e.x[0]}, {e.gy}, {e.gp['table']})"] if e.gp.get("table") else []
 
+    def emit_jvp(self, node, e):
+        # linear in the table: its tangent gathered at the same ids (integer ids have no tangent)
+        dtable = e.dp.get("table")
+        return [f"embedding_jvp({e.x[0]}, {dtable}, {e.dy})"] if dtable else [zero_tangent(e)]
+
     def label(self, a):
         return f"embedding {a['vocab']}x{a['dim']}"
 
@@ -63,6 +69,9 @@ class OneHot(Op):
 
     def emit_vjp(self, node, e):
         return []
+
+    def emit_jvp(self, node, e):
+        return [zero_tangent(e)]  # integer ids have no tangent, and one_hot has no parameters
 
     def label(self, a):
         return f"one_hot {a['classes']}"

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..types import INT_DTYPES, TensorType
 from .base import Attr, Op, expect_float, register
+from .shape import zero_tangent
 
 
 class Loss(Op):
@@ -23,6 +24,16 @@ class Loss(Op):
         if not e.gx[0]:
             return []
         return [f"{self.kernel(node)}_vjp_{self.inputs[0]}({e.x[0]}, {e.x[1]}, {e.gy}, {e.gx[0]}{self.extra(node, e)})"]
+
+    def emit_jvp(self, node, e):
+        # float labels and targets may carry a tangent (the loss is smooth in them); integer class
+        # ids have none. A None tangent is zero: the kernel specialises on it.
+        ids = not node.in_types[1].is_float
+        d0, d1 = e.dx[0], None if ids else e.dx[1]
+        if not (d0 or d1):
+            return [zero_tangent(e)]
+        tangents = f"{d0}" if ids else f"{d0}, {d1}"
+        return [f"{self.kernel(node)}_jvp({e.x[0]}, {e.x[1]}, {tangents}, {e.dy}{self.extra(node, e)})"]
 
     def kernel(self, node):
         return self.name

@@ -36,6 +36,11 @@ def view3(arr: str, shape, axis: int) -> str:
     return view(arr, shape, [range(axis), [axis], range(axis + 1, len(shape))])
 
 
+def zero_tangent(e) -> str:
+    """The line writing a zero output tangent: no input or parameter carries one, or the op is flat."""
+    return f"fill_value({e.dy}, {e.lit(0)})"
+
+
 class Regroup(Op):
     """Flatten and reshape: the same elements in the same order, in another shape."""
 
@@ -49,6 +54,9 @@ class Regroup(Op):
 
     def emit_vjp(self, node, e):
         return [f"reshape_vjp_x({e.gy}, {e.gx[0]})"] if e.gx[0] else []
+
+    def emit_jvp(self, node, e):
+        return [f"reshape_jvp({e.dx[0]}, {e.dy})"] if e.dx[0] else [zero_tangent(e)]
 
 
 class Flatten(Regroup):
@@ -141,6 +149,12 @@ class Concat(Op):
         gy = view3(e.gy, node.type.shape, node.attrs["axis"])
         return [f"concat_vjp_x({gy}, {view3(e.gx[i], shape, axis)}, {off})"
                 for i, axis, shape, off in self._slices(node) if e.gx[i]]
+
+    def emit_jvp(self, node, e):
+        # every input writes its slice of dy, a zero tangent (None) as zeros, so dy is written whole
+        dy = view3(e.dy, node.type.shape, node.attrs["axis"])
+        return [f"concat_jvp({view3(e.dx[i], shape, axis) if e.dx[i] else None}, {dy}, {off}, {shape[axis]})"
+                for i, axis, shape, off in self._slices(node)]
 
 
 for _op in (Flatten(), Reshape(), Concat()):

@@ -61,14 +61,13 @@ class Data:
 # -- which input is what ------------------------------------------------------------------------
 
 def label_inputs(graph) -> list:
-    """Inputs that a loss reads in its second slot (labels, targets)."""
+    """Inputs that a loss reads in its second slot (labels, targets) and no layer reads: an
+    autoencoder's image is its own target, but it feeds the first layer, so it is a feature."""
     out = []
     for name in graph.inputs:
-        for c in graph.g.successors(name):
-            node = graph.node(c)
-            if node.is_loss and len(node.inputs) > 1 and node.inputs[1] == name:
-                out.append(name)
-                break
+        readers = [graph.node(c) for c in graph.g.successors(name)]
+        if all(n.is_loss for n in readers) and any(len(n.inputs) > 1 and n.inputs[1] == name for n in readers):
+            out.append(name)
     return out
 
 

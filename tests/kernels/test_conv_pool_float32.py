@@ -66,7 +66,7 @@ SCRIPT = textwrap.dedent('''
                         if r:
                             ints.add(r.group(1))
                             continue
-                        r = re.match(r"\\s*%\\S+ = fcmp \\w+ double (%\\S+), (%\\S+)$", line)
+                        r = re.match(r"\\s*%\\S+ = fcmp (?:\\w+ )+double (%\\S+), (%\\S+)$", line)  # fast-math flags too
                         if r and r.group(1) in ints and r.group(2) in ints:
                             continue
                         bad.append(line.strip())

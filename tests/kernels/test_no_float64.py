@@ -18,7 +18,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-MODULES = ["activations", "arith", "shape", "dropout", "embedding", "losses", "dense"]
+MODULES = ["activations", "arith", "shape", "dropout", "embedding", "losses", "dense",
+           "activations_jvp", "arith_jvp", "shape_jvp", "dropout_jvp", "embedding_jvp", "losses_jvp", "dense_jvp"]
 
 SCRIPT = textwrap.dedent('''
     import importlib, json, re, sys
@@ -46,8 +47,12 @@ SCRIPT = textwrap.dedent('''
         xs = [arrays[s].astype("int32" if g.node(s).type.dtype == "int32" else "float32") for s in node.inputs]
         params = {k: rng.normal(size=p.shape).astype("float32") for k, p in node.params.items()}
         gy = np.ones((2,) + node.type.shape[1:] if node.type.shape else (), "float32")
+        # forward mode too: every input and parameter with a tangent, then the first input's alone
+        dxs = [rng.normal(size=x.shape).astype("float32") if x.dtype.kind == "f" else None for x in xs]
+        dps = {k: rng.normal(size=p.shape).astype("float32") for k, p in params.items()}
         for training in (False, True):
-            run_node(g, node.name, xs, params, gy=gy, training=training, seed=i)
+            run_node(g, node.name, xs, params, gy=gy, training=training, seed=i, dxs=dxs, dps=dps)
+        run_node(g, node.name, xs, params, dxs=dxs[:1] + [None] * (len(xs) - 1))
 
     report = {}
     for mod in MODULES:
@@ -75,7 +80,7 @@ SCRIPT = textwrap.dedent('''
                         if r:
                             ints.add(r.group(1))
                             continue
-                        r = re.match(r"\\s*%\\S+ = fcmp \\w+ double (%\\S+), (%\\S+)$", line)
+                        r = re.match(r"\\s*%\\S+ = fcmp (?:\\w+ )+double (%\\S+), (%\\S+)$", line)  # fast-math flags too
                         if r and r.group(1) in ints and r.group(2) in ints:
                             continue
                         bad.append(line.strip())

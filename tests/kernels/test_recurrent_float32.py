@@ -56,7 +56,7 @@ SCRIPT = textwrap.dedent('''
                     if m:
                         ints.add(m.group(1))
                         continue
-                    m = re.match(r"\\s*%\\S+ = fcmp \\w+ double (%\\S+), (%\\S+)$", line)
+                    m = re.match(r"\\s*%\\S+ = fcmp (?:\\w+ )+double (%\\S+), (%\\S+)$", line)  # fast-math flags too
                     if m and m.group(1) in ints and m.group(2) in ints:
                         continue
                     bad.append(line.strip())

@@ -1,0 +1,34 @@
+"""One level of parallelism: the BLAS that Numba's np.dot calls (scipy's) runs on one thread.
+
+Measured on the 2-core benchmark machine (benchmarks/RESULTS.md has the current figures): with
+OpenBLAS on 2 threads between netc's serial kernels a ResNet-SE step took 370-520 ms instead of 77
+ms and a LeNet step 35-45 ms instead of 11 ms, from run to run (BLAS worker threads spinning
+against the caller between the many small GEMMs). One thread is steady. `NETC_BLAS_THREADS`
+overrides. numpy's own BLAS (the user's `a @ b`) is left as it is.
+"""
+from __future__ import annotations
+
+import os
+
+_done = None
+
+
+def limit_blas(threads: int | None = None) -> int | None:
+    """Set the thread count of the BLAS libraries Numba uses (not numpy's); returns it, or None
+    when threadpoolctl is missing (then set OPENBLAS_NUM_THREADS=1 before starting Python)."""
+    global _done
+    if threads is None:
+        threads = int(os.environ.get("NETC_BLAS_THREADS", "1"))
+    if _done == threads:
+        return threads
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    import scipy.linalg.cython_blas  # noqa: F401  the BLAS Numba calls: load it so the limit reaches it
+
+    for lib in ThreadpoolController().lib_controllers:
+        if lib.user_api == "blas" and "numpy" not in lib.filepath:
+            lib.set_num_threads(threads)
+    _done = threads
+    return threads

@@ -1,0 +1,63 @@
+"""benchmarks/bench.py runs: its functions at tiny settings, with PyTorch present and absent.
+
+Nothing here asserts a time: shared machines drift; the numbers live in benchmarks/RESULTS.md.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("netc_bench", ROOT / "benchmarks" / "bench.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["netc_bench"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_workload_with_reference(bench):
+    if not bench.tref.available():
+        pytest.skip("PyTorch is not installed")
+    r = bench.bench_workload("specs/mlp_digits.yaml", 4, None, steps=2, b1=True)
+    assert r["netc"] > 0 and r["torch"] > 0 and r["py"] > 0 and r["b1_netc"] > 0 and r["b1_torch"] > 0
+    assert r["allocs"] == 0  # the compiled tier allocates nothing once warm
+
+
+def test_missing_framework_is_reported(bench, monkeypatch, tmp_path):
+    monkeypatch.setattr(bench.tref, "available", lambda: False)
+    r = bench.bench_workload("specs/autoencoder_digits.yaml", 4, None, steps=2, b1=False)
+    assert r["torch"] is None and r["netc"] > 0
+    row = {"workload": "W6", "netc_ms": bench.fmt_ms(r["netc"]), "torch_ms": bench.fmt_ms(r["torch"]),
+           "ratio": bench.ratio(r["netc"], r["torch"])}
+    assert row["torch_ms"] == "missing" and row["ratio"] == "n/a"
+    out = tmp_path / "RESULTS.md"
+    bench.write_results(out, [row], {1: 100.0, 2: 190.0}, 0.9, quick=True)
+    text = out.read_text()
+    assert "| W6 | " in text and "missing" in text and "jax" in text
+
+
+def test_sequence_workload_and_roof(bench):
+    graph = bench.load_graph("specs/char_lstm.yaml")
+    assert graph.train["optimizer"][0] == "sgd"  # both sides train with the same SGD
+    x = bench.make_inputs(graph, 2, 3)
+    assert all(v.shape[:2] == (2, 3) for v in x.values())
+    assert bench.gemm_roof((64,), threads=1) > 0
+    assert bench.blas_threads() in (1, None) or bench.blas_threads() >= 1
+
+
+def test_main_quick_writes_results(bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "WORKLOADS", [("W1 mlp-digits", "specs/mlp_digits.yaml", 4, None, True)])
+    monkeypatch.setattr(bench, "ROOF_SIZES", (64, 128))
+    monkeypatch.setattr(bench, "gemm_roof", lambda sizes, threads=2: 100.0 * threads)
+    monkeypatch.setattr(bench, "dense_share", lambda roof: 0.5)
+    out = tmp_path / "R.md"
+    bench.main(["--quick", "--out", str(out)])
+    text = out.read_text()
+    assert "W1 mlp-digits" in text and "py_tier_ms" in text
