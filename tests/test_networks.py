@@ -121,7 +121,6 @@ print("ok")
 """
 
 
-@pytest.mark.slow
 def test_kernels_run_under_boundscheck(tmp_path):
     """Every kernel the specs use, compiled with bounds checks: an out-of-bounds index raises."""
     env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "numba"),
