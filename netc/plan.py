@@ -35,6 +35,7 @@ class Buffer:
     start: int = 0
     end: int = 0
     zero_at: int | None = None  # step before which an accumulated gradient is zeroed
+    alias_of: str | None = None  # computed in place: shares this (root) buffer's memory
 
     def nbytes(self, N, T) -> int:
         return math.prod(bind(self.shape, N, T)) * np.dtype(self.dtype).itemsize
@@ -68,6 +69,8 @@ class Plan:
         placed = []  # (offset, nbytes, start, end)
         offsets = {}
         buffers = self.arena_buffers() + (self.input_buffers() if include_inputs else [])
+        aliases = [b for b in buffers if b.alias_of]
+        buffers = [b for b in buffers if not b.alias_of]
         for b in sorted(buffers, key=lambda b: (-b.nbytes(N, T), b.name)):
             size = max(b.nbytes(N, T), 1)
             clashes = sorted((o, n) for o, n, s, e in placed if not (e < b.start or b.end < s))
@@ -78,6 +81,8 @@ class Plan:
                 offset = max(offset, _align(o + n))
             placed.append((offset, size, b.start, b.end))
             offsets[b.name] = offset
+        for b in aliases:
+            offsets[b.name] = offsets[b.alias_of]
         total = max((o + n for o, n, _, _ in placed), default=0)
         return offsets, _align(total)
 
@@ -151,7 +156,26 @@ def make_plan(graph, mode="train", back=None, outputs=None) -> Plan:
         node = graph.node(name)
         buffers[var("x", name)] = Buffer(var("x", name), node.type.shape, node.type.dtype, "input", 0, last)
         names[("y", name)] = var("x", name)
+    if mode == "infer":
+        _compute_in_place(graph, order, buffers, names, outputs)
     return Plan(mode, steps, buffers, names, outputs)
+
+
+def _compute_in_place(graph, order, buffers, names, outputs):
+    """Inference: an elementwise op whose input nobody else reads overwrites that input.
+    (Training keeps both: a VJP may need the input and the output.)"""
+    for n in order:
+        node = graph.node(n)
+        if not getattr(node.op, "in_place", False) or len(node.inputs) != 1:
+            continue
+        src = node.inputs[0]
+        if (graph.node(src).op.name == "input" or src in outputs or graph.g.out_degree(src) != 1
+                or graph.node(src).type != node.type):
+            continue
+        mine, theirs = buffers[names[("y", n)]], buffers[names[("y", src)]]
+        root = buffers[theirs.alias_of] if theirs.alias_of else theirs
+        mine.alias_of = root.name
+        root.end = max(root.end, mine.end)
 
 
 def make_jvp_plan(graph, tan, outputs) -> Plan:

@@ -163,3 +163,19 @@ def test_no_gradient_for_data_inputs(mlp64):
     assert "x" not in mlp64.back.needs_grad
     names = [b.name for b in mlp64.train_plan.buffers.values() if b.kind == "grad"]
     assert "d_x" not in names
+
+
+def test_inference_computes_activations_in_place():
+    net = netc.compile(MLP, seed=4)
+    plan = net.infer_plan
+    aliased = {b.name: b.alias_of for b in plan.buffers.values() if b.alias_of}
+    assert aliased == {"y_tanh_1": "y_dense_1", "y_relu_1": "y_dense_2"}
+    offsets, _ = plan.layout(8)
+    assert offsets["y_tanh_1"] == offsets["y_dense_1"]
+    x = np.random.default_rng(0).standard_normal((8, 6)).astype(np.float32)
+    p = {k: v.astype(np.float64) for k, v in net.params.items()}
+    h = np.maximum(np.tanh(x @ p["dense_1.weight"] + p["dense_1.bias"]) @ p["dense_2.weight"] + p["dense_2.bias"], 0)
+    expected = h @ p["logits.weight"] + p["logits.bias"]
+    np.testing.assert_allclose(net.forward(x=x)["logits"], expected, rtol=1e-4, atol=1e-5)
+    jit = netc.compile(MLP, seed=4, jit=True)
+    np.testing.assert_allclose(jit.forward(x=x)["logits"], expected, rtol=1e-4, atol=1e-5)

@@ -11,6 +11,7 @@ class Elementwise(Op):
     """y = f(x), same shape."""
 
     inputs = ("x",)
+    in_place = True  # the kernels read x[i] before writing y[i] and nothing else: y may alias x
 
     def __init__(self, name, attrs=None, doc=""):
         self.name = name
