@@ -19,7 +19,7 @@ def _params():
         yield pytest.param(name, marks=marks, id=name)
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(_params()))
 def test_spec_passes_gradcheck(name, capsys):
     status = main(["gradcheck", str(SPECS / f"{name}.yaml"), "--batch", "2", "--length", "3"])
     out = capsys.readouterr()
