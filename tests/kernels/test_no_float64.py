@@ -1,22 +1,11 @@
-"""float32 kernels compute in float32: no `double` math in their own LLVM IR.
-
-Every kernel of the modules below is run once in float32 through its op's emitted lines (so the
-signatures are the ones generated code uses), then its IR is searched for `double`. Numba will
-not show the IR of code loaded from its cache, so this runs in a subprocess with an empty
-NUMBA_CACHE_DIR. Only functions of the kernel modules themselves are checked (helpers included),
-not Numba's np.dot wrapper around BLAS. Numba's inlined `reshape` checks sizes by converting the
-integer sizes to double and comparing them; those conversions and comparisons hold no float
-values and are allowed. Anything else with `double` (fpext, double arithmetic or constants,
-exp.f64) fails.
-"""
+"""float32 kernels of the elementwise, shape, arith, dropout, embedding, loss and dense modules
+(forward, VJP, JVP) compute in float32: the driver below runs each once through its op's emitted
+lines; _ir.py searches their IR."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
+
+from _ir import check_no_double
 
 MODULES = ["activations", "arith", "shape", "dropout", "embedding", "losses", "dense",
            "activations_jvp", "arith_jvp", "shape_jvp", "dropout_jvp", "embedding_jvp", "losses_jvp", "dense_jvp"]
@@ -54,47 +43,8 @@ SCRIPT = textwrap.dedent('''
             run_node(g, node.name, xs, params, gy=gy, training=training, seed=i, dxs=dxs, dps=dps)
         run_node(g, node.name, xs, params, dxs=dxs[:1] + [None] * (len(xs) - 1))
 
-    report = {}
-    for mod in MODULES:
-        m = importlib.import_module("netc.kernels." + mod)
-        prefix = "_ZN4netc7kernels%d%s" % (len(mod), mod)
-        for name, kernel in vars(m).items():
-            if not hasattr(kernel, "signatures") or name.startswith("_"):
-                continue
-            sigs = [s for s in kernel.signatures if "float32" in str(s)]
-            if not sigs:
-                report[name] = ["not compiled for float32 (add it to the script)"]
-                continue
-            bad = []
-            for sig in sigs:
-                ir = kernel.inspect_llvm(sig)
-                bodies = re.findall(r'^define [^\\n]*@"?' + prefix + r'[^\\n]*\\n(.*?)^}', ir, re.M | re.S)
-                if not bodies:
-                    bad.append("no function body found in the IR")
-                for body in bodies:
-                    ints = set()  # values that are integers converted to double
-                    for line in body.splitlines():
-                        if "double" not in line:
-                            continue
-                        r = re.match(r"\\s*(%\\S+) = (?:sitofp|uitofp)(?: nneg)? i\\d+ \\S+ to double$", line)
-                        if r:
-                            ints.add(r.group(1))
-                            continue
-                        r = re.match(r"\\s*%\\S+ = fcmp (?:\\w+ )+double (%\\S+), (%\\S+)$", line)  # fast-math flags too
-                        if r and r.group(1) in ints and r.group(2) in ints:
-                            continue
-                        bad.append(line.strip())
-            report[mod + "." + name] = bad
-    print(json.dumps(report))
 ''')
 
 
 def test_float32_kernels_have_no_double(tmp_path):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    done = subprocess.run([sys.executable, "-c", SCRIPT, ",".join(MODULES)], env=env, capture_output=True,
-                          text=True, timeout=600, cwd=Path(__file__).resolve().parents[2])
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert len(report) > 30, f"too few kernels checked: {sorted(report)}"
-    bad = {name: lines[:5] for name, lines in report.items() if lines}
-    assert not bad, f"float64 in float32 kernels: {bad}"
+    check_no_double(SCRIPT, MODULES, tmp_path, at_least=31)
