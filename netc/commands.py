@@ -80,7 +80,7 @@ def emit_compiler_view(graph, what) -> str:
 
     if what == "backward":
         if not graph.losses:
-            raise SpecError_no_loss(graph)
+            raise ValueError(f"{graph.name} has no loss, so it has no backward graph: add a 'loss:' section")
         return backward_text(graph, reverse(graph))
     if what == "tangent":
         from .diff.forward import forward_mode, param_names, tangent_text
@@ -97,10 +97,6 @@ def emit_compiler_view(graph, what) -> str:
           file=sys.stderr)
     with open(net.module.__file__) as fh:
         return fh.read()
-
-
-def SpecError_no_loss(graph):
-    return ValueError(f"{graph.name} has no loss, so it has no backward graph: add a 'loss:' section")
 
 
 def _load_graph(path):

@@ -19,7 +19,7 @@ from .diff.reverse import reverse
 from .frontend import load, parse
 from .lower.codegen import generate
 from .lower.emit import bind
-from .plan import make_plan, param_layout
+from .plan import make_plan, param_layout, var
 from .threads import limit_blas
 from .types import INT_DTYPES
 
@@ -161,7 +161,7 @@ class Network:
     def _stage(self, views, arrays):
         for name, a in zip(self.graph.inputs, arrays):
             if a is not None:
-                np.copyto(views[_var_x(name)], a)
+                np.copyto(views[var("x", name)], a)
 
     def _bufs(self, mode, N, T):
         key = (mode, N, T)
@@ -176,9 +176,9 @@ class Network:
             views[b.name] = arena[offsets[b.name]:offsets[b.name] + nbytes].view(b.dtype).reshape(
                 bind(b.shape, N, T))
         for (node, k), v in self._pviews.items():
-            views[_var("w", node, k)] = v
+            views[var("w", node, k)] = v
         for (node, k), v in self._gviews.items():
-            views[_var("g", node, k)] = v
+            views[var("g", node, k)] = v
         names = self.module.BUFS_FORWARD if mode == "infer" else self.module.BUFS_TRAIN
         bufs = tuple(views[n] for n in names)
         self._bound[key] = (arena, bufs, views)
@@ -354,7 +354,7 @@ class Network:
             views = {b.name: arena[offsets[b.name]:offsets[b.name] + b.nbytes(N, T)].view(b.dtype).reshape(
                 bind(b.shape, N, T)) for b in plan.arena_buffers()}
             for (node, k), v in self._pviews.items():
-                views[_var("w", node, k)] = v
+                views[var("w", node, k)] = v
             views.update(extra)
             entry["bound"][(N, T)] = (arena, tuple(views[n] for n in names), views)
         return entry["bound"][(N, T)]
@@ -641,18 +641,6 @@ class Network:
                 s[...] = saved
         self.step_count = int(meta.get("step", 0))
         return meta
-
-
-def _var_x(name):
-    from .plan import var
-
-    return var("x", name)
-
-
-def _var(prefix, node, k):
-    from .plan import var
-
-    return var(prefix, node, k)
 
 
 def nx_ancestors(graph, name):
