@@ -435,6 +435,7 @@ class Report:
     name: str
     dtype: str
     rows: list
+    nudged: list = field(default_factory=list)  # parameters whose zero entries were moved off 0
 
     @property
     def ok(self):
@@ -480,7 +481,28 @@ def check_grads(net, inputs=None, modes=("fwd", "rev"), order=1, dtype="float64"
     dtype: the precision the checks run in; a float32 network is checked through a float64 twin
     with the same weights when dtype is float64 (the default: finite differences need it).
     rtol/atol default per dtype (TOLERANCES). Returns a Report; raises AssertionError on the first
-    failure unless raise_on_failure is False."""
+    failure unless raise_on_failure is False.
+
+    Trainable parameter entries that are exactly zero (fresh biases, batch-norm shifts) hold small
+    random values during the check and get their zeros back after it: with a zero bias, a relu
+    whose inputs are all cut to zero feeds the next relu exactly 0, a kink where no difference
+    quotient agrees with any derivative. Report.nudged names them."""
+    rng = np.random.default_rng([seed, 1])
+    saved = {k: net.params[k].copy() for k in net.trainable if not net.params[k].all()}
+    for k in saved:
+        zero = net.params[k] == 0
+        nudge = rng.uniform(0.05, 0.15, zero.sum()) * rng.choice([-1.0, 1.0], zero.sum())
+        net.params[k][zero] = nudge.astype(net.params[k].dtype)
+    try:
+        return _check_grads(net, inputs, modes, order, dtype, rtol, atol, seed, N, T, training,
+                            raise_on_failure, sorted(saved))
+    finally:
+        for k, a in saved.items():
+            net.params[k][...] = a
+
+
+def _check_grads(net, inputs, modes, order, dtype, rtol, atol, seed, N, T, training, raise_on_failure,
+                 nudged):
     from .diff.forward import split_wrt
     from .lower.emit import run_node
 
@@ -576,7 +598,7 @@ def check_grads(net, inputs=None, modes=("fwd", "rev"), order=1, dtype="float64"
             rows.append(_local_dot(work, graph, n, outs, inputs, rng, ftype, training, seed, tol, run_node))
     if order >= 2 and params and graph.losses and all(ls in nodes for ls in graph.losses):
         rows += _check_hvp(net, work, inputs, params, rng, training, seed)
-    report = Report(graph.name, dtype, rows)
+    report = Report(graph.name, dtype, rows, nudged)
     if raise_on_failure and not report.ok:
         raise AssertionError(failure_message(report))
     return report
