@@ -541,41 +541,28 @@ class Network:
         outs, _ = self.jvp(inputs, {}, names, training, seed)
         return outs
 
-    def hvp(self, inputs, v, h=None, training=False, seed=None) -> dict:
+    def hvp(self, inputs, v, training=False, seed=None) -> dict:
         """The Hessian of the total loss with respect to the trainable parameters, times the
         direction `v` ('node.param' -> array; absent parameters are zero), as a dict of float64
         arrays for every trainable parameter.
 
-        This is NOT forward-over-reverse: that needs JVPs of the VJP kernels, which netc does not
-        have. It is the central difference of reverse-mode gradients along v, in float64 (a
-        float32 network is re-typed as a float64 twin with the same weights):
-            H v ~ (g(w + h v) - g(w - h v)) / 2h,   h = eps64^(1/3) * (1 + max|w|) / max|v|,
-        accurate to about 1e-9 relative for smooth losses; wrong across a kink (relu at 0, a
-        max-pool switching winners) that lies within h of w. Runs in eval mode unless `training`."""
+        Forward-over-reverse (netc/diff/second.py): the tangent of the reverse pass along v, from
+        each op's VJP kernels and second-order rule, in float64 (a float32 network is re-typed as
+        a float64 twin with the same weights). No difference quotients: exact up to rounding, and
+        at a kink (relu at 0, a max-pool tie) the Hessian of the piece the point lies on. Runs in
+        eval mode unless `training`."""
+        from .diff.second import hvp
+
         self._need_loss()
         net = self._float64_twin()
         inputs64 = {k: a.astype(np.float64) if a.dtype.kind == "f" else a for k, a in inputs.items()}
+        arrays, _, _ = net._check(inputs64, set(self.graph.inputs))
         unknown = set(v) - set(self.trainable)
         if unknown:
             raise ValueError(f"{sorted(unknown)[0]!r} is not a trainable parameter; they are {', '.join(self.trainable)}")
-        d = np.zeros(net.G.shape, np.float64)  # the direction, in the layout of G
-        _, by = net._flat_views(d, "d", True)
-        for k, a in v.items():
-            by[k][...] = self._direction(f"direction {k}", a, by[k].shape)
-        w = net.P[:d.size].copy()
-        vmax = np.abs(d).max(initial=0.0)
-        if vmax == 0:
-            return {k: np.zeros(p.shape) for k, p in net.grads.items()}
-        h = float(h or np.cbrt(np.finfo(np.float64).eps) * (1 + np.abs(w).max()) / vmax)
-        cts = {loss: np.asarray(self.graph.node(loss).weight, np.float64) for loss in self.graph.losses}
-        try:
-            net.P[:d.size] = w + h * d
-            up = net.vjp(inputs64, cts, wrt=self.trainable, training=training, seed=seed)
-            net.P[:d.size] = w - h * d
-            down = net.vjp(inputs64, cts, wrt=self.trainable, training=training, seed=seed)
-        finally:
-            net.P[:d.size] = w
-        return {k: (up[k] - down[k]) / (2 * h) for k in self.trainable}
+        v64 = {k: net._direction(f"direction {k}", a, net.params[k].shape) for k, a in v.items()}
+        given = dict(zip(self.graph.inputs, arrays))
+        return hvp(net.graph, net.params, self.trainable, given, v64, training, self._seed(seed))
 
     def _float64_twin(self):
         """This network in float64 with the same weights (self when it is float64 already)."""

@@ -209,11 +209,47 @@ class Op:
     def macs(self, node, xs: list, y: TensorType) -> int:
         return 0
 
+    # 7. second order, for forward-over-reverse (net.hvp, netc/diff/second.py). The VJP maps a
+    #    cotangent gy to (gx, gp) = VJP(x, p; gy), linear in gy. Its tangent along a move
+    #    (dx, dp) of the primal point, with gy moving by dgy, is
+    #        VJP(x, p; dgy) + d/de VJP(x + e dx, p + e dp; gy) at e = 0;
+    #    the VJP kernels give the first term, `vjp_tangent` the second (the Hessian of <gy, f>
+    #    times (dx, dp)), in NumPy. It reads xs, params, y and ws (the workspace the forward
+    #    kernels filled: masks, saved statistics) at the primal point; dxs[i] / dps[name] are the
+    #    tangents (None: zero) and dy = J (dx, dp) is the output's tangent. `vjp(xs, params, gy)`
+    #    runs this node's VJP kernels at any point and returns (gxs, gps): a bilinear op's rule is
+    #    its VJP at a substituted point (dense: the VJP at (dx, dW) without the bias term). It
+    #    returns (gxs, gps): a list with an array or None (zero) per input slot and a dict of
+    #    arrays for trainable parameters (absent: zero). Ops whose VJP does not move with the
+    #    primal point away from kinks (linear and piecewise-linear ops) set
+    #    `piecewise_linear = True` instead.
+    piecewise_linear = False
+
+    def vjp_tangent(self, node, xs: list, params: dict, y, gy, dxs: list, dps: dict, dy, ws: dict,
+                    training: bool, vjp):
+        if self.piecewise_linear:
+            return [None] * len(xs), {}
+        raise NotImplementedError(f"{self.name} has no second-order rule (vjp_tangent)")
+
     def label(self, attrs: dict) -> str:
         return self.name
 
     def __repr__(self):
         return f"<op {self.name}>"
+
+
+def bilinear_vjp_tangent(xs, params, dxs, dps, gy, vjp, factors):
+    """The second-order rule of an op bilinear in its inputs and the parameters `factors`
+    (dense, conv: x and the weight; mul: its two inputs): the VJP at the point (dx, dp). In a
+    bilinear map the gradient for one factor is linear in the other, so its tangent is the
+    gradient with the other factor replaced by that factor's tangent. Other parameters (a bias)
+    enter linearly: their second-order terms are zero."""
+    import numpy as np
+
+    xs2 = [np.zeros_like(x) if d is None else d for x, d in zip(xs, dxs)]
+    ps2 = {k: dps[k] if k in factors and dps.get(k) is not None else np.zeros_like(p) for k, p in params.items()}
+    gxs, gps = vjp(xs2, ps2, gy)
+    return gxs, {k: g for k, g in gps.items() if k in factors}
 
 
 REGISTRY: dict = {}

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..types import TensorType
-from .base import MAX_SIZE, Attr, Op, Param, expect_fixed, expect_float, expect_rank, register
+from .base import MAX_SIZE, Attr, Op, Param, bilinear_vjp_tangent, expect_fixed, expect_float, expect_rank, register
 from .window import output_sizes
 
 INITS = ("glorot_uniform", "he_normal", "normal", "zeros")
@@ -103,6 +103,10 @@ class Conv(Op):
         if node.attrs["bias"] and e.dp.get("bias"):
             lines.append(f"conv_jvp_b({e.dp['bias']}, {dy}, {bool(lines)})")
         return lines or [f"fill_value({e.dy}, F(0))"]
+
+    # 7. second order: the convolution is bilinear in (x, W)
+    def vjp_tangent(self, node, xs, params, y, gy, dxs, dps, dy, ws, training, vjp):
+        return bilinear_vjp_tangent(xs, params, dxs, dps, gy, vjp, ("weight",))
 
     # 6. multiply-adds
     def macs(self, node, xs, y):

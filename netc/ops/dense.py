@@ -1,7 +1,7 @@
 """dense: y = x W + b over the last axis, so it also applies at every step of a sequence."""
 from __future__ import annotations
 
-from .base import MAX_SIZE, Attr, Op, Param, expect_fixed, expect_float, register
+from .base import MAX_SIZE, Attr, Op, Param, bilinear_vjp_tangent, expect_fixed, expect_float, register
 from .shape import zero_tangent
 
 
@@ -66,6 +66,10 @@ class Dense(Op):
         if not (dx or dw or db):
             return [zero_tangent(e)]
         return [f"dense_jvp({e.x[0]}, {e.p['weight']}, {dx}, {dw}, {db}, {e.dy})"]
+
+    # 7. second order: x W is bilinear in (x, W)
+    def vjp_tangent(self, node, xs, params, y, gy, dxs, dps, dy, ws, training, vjp):
+        return bilinear_vjp_tangent(xs, params, dxs, dps, gy, vjp, ("weight",))
 
     # 6. multiply-adds
     def macs(self, node, xs, y):

@@ -10,6 +10,7 @@ SPAN = 1 << 24  # a drop is an integer draw from [0, SPAN) below round(rate * SP
 
 
 class Dropout(Op):
+    piecewise_linear = True  # second order: a fixed mask times x
     name = "dropout"
     inputs = ("x",)
     attrs = {"rate": Attr("float", 0.5, low=0.0, high=0.99, doc="probability of dropping an element")}

@@ -15,6 +15,7 @@ def _expect_ids(node, x):
 
 
 class Embedding(Op):
+    piecewise_linear = True  # second order: the gradient of the table depends only on the ids
     name = "embedding"
     inputs = ("ids",)
     attrs = {"vocab": Attr("int", low=1, high=MAX_SIZE, doc="number of distinct ids"),
@@ -50,6 +51,7 @@ class Embedding(Op):
 
 
 class OneHot(Op):
+    piecewise_linear = True  # second order: no float input
     name = "one_hot"
     inputs = ("ids",)
     attrs = {"classes": Attr("int", low=1, high=MAX_SIZE)}

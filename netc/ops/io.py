@@ -6,6 +6,7 @@ from .base import Op, register
 
 
 class Input(Op):
+    piecewise_linear = True  # second order: no derivative of its own
     name = "input"
     inputs = ()
     attrs = {}

@@ -10,6 +10,7 @@ from .window import output_sizes
 
 
 class Pool(Op):
+    piecewise_linear = True  # second order: max picks, average weighs: linear on each piece
     inputs = ("x",)
 
     # 1. attributes
@@ -115,6 +116,7 @@ class Pool(Op):
 
 
 class GlobalPool(Op):
+    piecewise_linear = True  # second order: max picks, average weighs: linear on each piece
     inputs = ("x",)
     attrs = {}
 

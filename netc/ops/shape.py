@@ -43,6 +43,7 @@ def zero_tangent(e) -> str:
 
 class Regroup(Op):
     """Flatten and reshape: the same elements in the same order, in another shape."""
+    piecewise_linear = True  # second order: moves values
 
     # 4. reference
     def reference(self, node, xs, params):
@@ -100,6 +101,7 @@ class Reshape(Regroup):
 
 
 class Concat(Op):
+    piecewise_linear = True  # second order: moves values
     name = "concat"
     inputs = ("x",)
     variadic = True
