@@ -23,12 +23,14 @@ class _Parser(argparse.ArgumentParser):
 def make_parser():
     parser = _Parser(prog="netc", description="netc: check and compile neural networks written in YAML")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    c = sub.add_parser("compile", help="check a spec and print a view of it")
+    c = sub.add_parser("compile", help="check a spec, print a view of it, and compile it")
     c.add_argument("spec", help="the network spec (.yaml)")
     c.add_argument("--emit", choices=sorted(EMITS) + ["backward", "tangent", "python"], default="summary",
                    help="what to print (default: summary)")
     c.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     c.add_argument("-W", "--no-warnings", action="store_true", help="do not print warnings")
+    c.add_argument("--check", action="store_true", help="check and print only; do not compile kernels")
+    c.add_argument("--jit", action="store_true", help="also compile the whole-step tier (netc train --jit)")
     commands.add_parsers(sub)
     return parser
 
@@ -49,8 +51,8 @@ def cmd_compile(args) -> int:
     if not args.no_warnings:
         _print_warnings(graph.warnings)
     if args.emit in EMITS:
-        print(EMITS[args.emit](graph))
-        return 0
+        print(EMITS[args.emit](graph), flush=True)
+        return 0 if args.check or args.emit != "summary" else commands.build(graph, args.jit)
     try:
         print(commands.emit_compiler_view(graph, args.emit))
     except ValueError as exc:

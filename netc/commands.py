@@ -63,8 +63,8 @@ def add_parsers(sub):
     g.add_argument("--batch", type=int, default=2, help="batch size N (default 2)")
     g.add_argument("--length", type=int, default=3, help="sequence length T, for specs with one (default 3)")
     g.add_argument("--order", type=int, choices=(1, 2), default=1,
-                   help="2 also checks Hessian-vector products against second differences of the loss "
-                        "(meaningful for smooth networks; relu and max-pool kinks break second differences)")
+                   help="2 also checks Hessian-vector products (forward-over-reverse) against second "
+                        "differences of the loss, and the Hessian's symmetry")
 
 
 def _fail(message) -> int:
@@ -310,6 +310,26 @@ def cmd_decode(args) -> int:
             print(" ".join(words))
     except (ValueError, DataError) as exc:
         return _fail(str(exc))
+    return 0
+
+
+def build(graph, jit=False) -> int:
+    """`netc compile`'s last stage: lower the checked graph, compile its kernels (or find them
+    cached), and say what it is doing and how long it took: a cold compile takes seconds."""
+    from . import cache
+    from .runtime import Network
+
+    tier = "whole-step tier" if jit else "kernel library"
+    print(f"compiling {graph.name} ({graph.dtype}, {tier}) ...", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    try:
+        net = Network(graph, jit=jit)
+        net.warm()
+    except (ValueError, MemoryError) as exc:
+        return _fail(f"{graph.name}: {exc}")
+    where = cache.cache_dir() / net.key
+    print(f"{graph.name}: ready in {time.perf_counter() - t0:.1f} s "
+          f"({'cached network' if net.cache_hit else 'new network'}; generated code in {where})", file=sys.stderr)
     return 0
 
 

@@ -313,6 +313,21 @@ class Network:
         self.step_count += 1
         return float(loss)
 
+    def warm(self, N=1, T=2):
+        """Compile what the first calls would (forward, and the training step when the spec has a
+        loss) on a batch of zeros; weights, optimizer state and step count are left as they were."""
+        inputs = {name: np.zeros(bind(self.graph.node(name).type.shape, N, T), self.graph.node(name).type.dtype)
+                  for name in self.graph.inputs}
+        self.forward(**inputs)
+        if self.train_plan is not None:
+            saved, count = [b.copy() for b in self._bytes], self.step_count
+            try:
+                self.train_step(**inputs)
+            finally:
+                for b, s in zip(self._bytes, saved):
+                    b[...] = s
+                self.step_count = count
+
     def _need_loss(self):
         if self.train_plan is None:
             raise ValueError(f"{self.graph.name} has no loss: add a 'loss:' section to train it")

@@ -36,9 +36,14 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def test_summary_is_the_default(capsys, good):
+def test_summary_is_the_default_and_the_network_is_compiled(capsys, good):
     code, out, err = run(capsys, "compile", good)
-    assert code == 0 and err == ""
+    assert code == 0
+    first, second = err.splitlines()  # what is compiling, then how long it took and where it went
+    assert first == "compiling tiny (float32, kernel library) ..."
+    assert second.startswith("tiny: ready in ") and " s (" in second
+    code, again, err = run(capsys, "compile", good, "--check")
+    assert code == 0 and again == out and err == ""
     lines = out.splitlines()
     assert lines[0] == "tiny: 5 layers, 119 parameters (0.5 KiB as float32), 1,248 multiply-adds per example"
     assert lines[1].split() == ["layer", "op", "output", "params", "mult-adds"]
@@ -88,7 +93,7 @@ def test_warnings_go_to_stderr_and_can_be_silenced(capsys, tmp_path):
     path.write_text(GOOD.replace("  y: {shape: [], dtype: int32}\n", "  y: {shape: [], dtype: int32}\n  z: [2]\n"))
     code, out, err = run(capsys, "compile", path)
     assert code == 0 and err.splitlines()[0] == f"{path}:6:3: warning: input 'z' is never used" and out.startswith("tiny:")
-    code, out, err = run(capsys, "compile", path, "-W")
+    code, out, err = run(capsys, "compile", path, "-W", "--check")
     assert code == 0 and err == ""
 
 

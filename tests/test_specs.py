@@ -80,7 +80,7 @@ def test_weighted_loss_sum(graphs):
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=IDS)
 def test_cli_compile(path, capsys):
-    assert main(["compile", str(path)]) == 0
+    assert main(["compile", str(path), "--check"]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     assert out.startswith(f"{path.stem}:")

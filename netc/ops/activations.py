@@ -17,6 +17,7 @@ class Elementwise(Op):
         self.name = name
         self.attrs = attrs or {}
         self.doc = doc
+        self.piecewise_linear = SECOND[name] is None
 
     def infer(self, node, xs):
         (x,) = xs
@@ -47,6 +48,12 @@ class Elementwise(Op):
         if a:
             return f"{self.name} " + " ".join(f"{k} {v}" for k, v in a.items())
         return self.name
+
+    # 7. second order: gx = gy f'(x) moves by gy f''(x) dx (the table SECOND)
+    def vjp_tangent(self, node, xs, params, y, gy, dxs, dps, dy, ws, training, vjp):
+        if self.piecewise_linear or dxs[0] is None:
+            return [None], {}
+        return [SECOND[self.name](xs[0], y, gy, dxs[0], node.attrs)], {}
 
 
 def _lits(node, e):
@@ -83,6 +90,18 @@ JVP = {
     "leaky_relu": "leaky_relu_jvp({x}, {dx}, {dy}, {slope})",
     "elu": "elu_jvp({x}, {y}, {dx}, {dy}, {alpha})",
     "threshold": None,  # a step: zero tangent almost everywhere
+}
+
+# second order, one line each: gy f''(x) dx in NumPy, written with y as the VJP kernels are
+# (None: piecewise linear, f'' is zero away from the kinks)
+SECOND = {
+    "identity": None,
+    "sigmoid": lambda x, y, gy, dx, a: gy * dx * y * (1 - y) * (1 - 2 * y),
+    "tanh": lambda x, y, gy, dx, a: -2 * gy * dx * y * (1 - y * y),
+    "relu": None,
+    "leaky_relu": None,
+    "elu": lambda x, y, gy, dx, a: np.where(x > 0, 0.0, gy * dx * (y + a["alpha"])),  # alpha e^x = y + alpha
+    "threshold": None,  # a step: its gradient is zero, and so is its tangent
 }
 
 
@@ -138,6 +157,21 @@ class Softmax(Op):
         shape, axis = node.type.shape, node.attrs["axis"]
         return [f"{self.name}_jvp({view3(e.y, shape, axis)}, {view3(e.dx[0], shape, axis)}, "
                 f"{view3(e.dy, shape, axis)})"]
+
+    # 7. second order, along the axis, with s = softmax(x) and its tangent ds:
+    #    softmax:     gx = s (gy - <gy, s>)    moves by ds (gy - <gy, s>) - s <gy, ds>, ds = dy
+    #    log_softmax: gx = gy - s sum(gy)      moves by -ds sum(gy), ds = s dy (s = exp(y))
+    def vjp_tangent(self, node, xs, params, y, gy, dxs, dps, dy, ws, training, vjp):
+        if dxs[0] is None:
+            return [None], {}
+        axis = node.attrs["axis"]
+        if self.name == "softmax":
+            ds = dy
+            g = ds * (gy - (gy * y).sum(axis=axis, keepdims=True)) - y * (gy * ds).sum(axis=axis, keepdims=True)
+        else:
+            ds = np.exp(y) * dy
+            g = -ds * gy.sum(axis=axis, keepdims=True)
+        return [g], {}
 
 
 register(Softmax("softmax"))
@@ -196,6 +230,9 @@ class Maxout(Op):
         xshape, yshape, axis = node.in_types[0].shape, node.type.shape, node.attrs["axis"]
         return [f"maxout_jvp({view3(e.dx[0], xshape, axis)}, {view3(e.ws['argmax'], yshape, axis)}, "
                 f"{view3(e.dy, yshape, axis)})"]
+
+    # 7. second order: the VJP routes gy to the winning piece; it moves only where the winner changes
+    piecewise_linear = True
 
     def label(self, a):
         return f"maxout {a['pieces']}"

@@ -86,5 +86,51 @@ class BatchNorm(Op):
     def macs(self, node, xs, y):
         return y.size_per_example()
 
+    # 7. second order. Per channel, over the N x S values (S: the spatial axes flattened), with
+    #    xhat = (x - mean) * invstd and r = gy - mean(gy) - xhat * mean(gy * xhat), the VJP is
+    #        gx = gamma * invstd * r (training),  gamma * invstd * gy (eval)
+    #        ggamma = sum(gy * xhat),  gbeta = sum(gy)  (gbeta does not move: no second-order term).
+    #    Training: mean and var are the batch's, var = mean((x - mean)^2), invstd = (var + eps)^-1/2, so
+    #        d mean = mean(dx),  d var = 2 mean((x - mean) dx)  (the d mean term sums to zero),
+    #        d invstd = -1/2 (var + eps)^-3/2 d var = -invstd^2 mean(xhat dx),
+    #        d xhat = invstd * (dx - mean(dx) - xhat * mean(xhat dx))  (as the JVP kernel),
+    #        d gx = (dgamma invstd + gamma d invstd) r - gamma invstd (d xhat mean(gy xhat) + xhat mean(gy d xhat)).
+    #    Eval: the running statistics are constants, so gx does not depend on x and ggamma is affine in x:
+    #        d gx = dgamma * invstd * gy,  d xhat = invstd * dx.
+    #    Both modes: d ggamma = sum(gy * d xhat). mean and invstd come from the workspace the forward
+    #    filled, so eps enters exactly as the kernels used it.
+    def vjp_tangent(self, node, xs, params, y, gy, dxs, dps, dy, ws, training, vjp):
+        x = xs[0]
+        n, c = x.shape[0], x.shape[1]
+        x3 = x.reshape(n, c, -1)
+        gy3 = np.asarray(gy).reshape(n, c, -1)
+        dx3 = np.zeros_like(x3) if dxs[0] is None else dxs[0].reshape(n, c, -1)
+        per_channel = (1, c, 1)
+        mean = ws["mean"].reshape(per_channel)
+        invstd = ws["invstd"].reshape(per_channel)
+        gamma = params["gamma"].reshape(per_channel)
+        dgamma = dps.get("gamma")
+        dgamma = np.zeros(per_channel) if dgamma is None else dgamma.reshape(per_channel)
+
+        def channel_mean(a):
+            return a.mean(axis=(0, 2), keepdims=True)
+
+        xhat = (x3 - mean) * invstd
+        if training:
+            xhat_dx = channel_mean(xhat * dx3)
+            dinvstd = -invstd * invstd * xhat_dx
+            dxhat = invstd * (dx3 - channel_mean(dx3) - xhat * xhat_dx)
+            gy_xhat = channel_mean(gy3 * xhat)
+            r = gy3 - channel_mean(gy3) - xhat * gy_xhat
+            dgx = ((dgamma * invstd + gamma * dinvstd) * r
+                   - gamma * invstd * (dxhat * gy_xhat + xhat * channel_mean(gy3 * dxhat)))
+        else:
+            dxhat = invstd * dx3
+            dgx = dgamma * invstd * gy3
+        gps = {}
+        if node.params["gamma"].trainable:
+            gps["gamma"] = (gy3 * dxhat).sum(axis=(0, 2))
+        return [dgx.reshape(x.shape)], gps
+
 
 register(BatchNorm())

@@ -85,6 +85,25 @@ class SoftmaxCrossEntropy(Loss):
         ids = node.in_types[1].dtype in INT_DTYPES
         return self.name if ids else f"{self.name}_probs"
 
+    # 7. second order. Per row, with s = softmax(z), ds = s (dz - <s, dz>) and scale = gy / rows,
+    #    the VJP gx = scale (s - onehot) moves by scale ds; with probability labels p it is
+    #    gx = scale (s sum(p) - p), which moves by scale (ds sum(p) + s sum(dp) - dp): float labels
+    #    carry a tangent in the JVP, so their cross term belongs to the logits' rule too.
+    def vjp_tangent(self, node, xs, params, y, gy, dxs, dps, dy, ws, training, vjp):
+        z, labels = xs
+        dz, dp = dxs[0], (dxs[1] if labels.dtype.kind == "f" else None)
+        if dz is None and dp is None:
+            return [None, None], {}
+        scale = float(gy) / (z.size // z.shape[-1])
+        s = np.exp(z - _lse(z))
+        g = np.zeros_like(z, dtype=np.float64)
+        if dz is not None:
+            ds = s * (dz - (s * dz).sum(axis=-1, keepdims=True))
+            g += ds if labels.dtype.kind != "f" else ds * labels.sum(axis=-1, keepdims=True)
+        if dp is not None:
+            g += s * dp.sum(axis=-1, keepdims=True) - dp
+        return [scale * g, None], {}
+
 
 EPS = 1e-7  # probabilities are clipped to [EPS, 1 - EPS] so that log stays finite
 
@@ -121,6 +140,34 @@ class BinaryCrossEntropy(Loss):
     def extra(self, node, e):
         return "" if node.attrs["from_logits"] else f", {e.lit(EPS)}"
 
+    # 7. second order, with scale = gy / size. From logits gx = scale (sigmoid(z) - t) moves by
+    #    scale (s (1 - s) dz - dt). From probabilities gx = scale ((1 - t)/(1 - p) - t/p) inside the
+    #    clip range (zero outside, as in the VJP kernel) moves by
+    #    scale (((1 - t)/(1 - p)^2 + t/p^2) dp - dt / (p (1 - p))).
+    #    Float labels carry a tangent in the JVP, so their cross term dt belongs here too.
+    def vjp_tangent(self, node, xs, params, y, gy, dxs, dps, dy, ws, training, vjp):
+        z, t = xs
+        dz, dt = dxs[0], dxs[1]
+        if dz is None and dt is None:
+            return [None, None], {}
+        scale = float(gy) / z.size
+        g = np.zeros_like(z, dtype=np.float64)
+        if node.attrs["from_logits"]:
+            if dz is not None:
+                s = np.exp(-np.logaddexp(0, -z))  # sigmoid without overflow
+                g += s * (1 - s) * dz
+            if dt is not None:
+                g -= dt
+        else:
+            inside = (z >= EPS) & (z <= 1 - EPS)
+            p = np.where(inside, z, 0.5)  # a safe value outside the clip range, masked below
+            if dz is not None:
+                g += ((1 - t) / (1 - p) ** 2 + t / p ** 2) * dz
+            if dt is not None:
+                g -= dt / (p * (1 - p))
+            g = np.where(inside, g, 0.0)
+        return [scale * g, None], {}
+
 
 class MSE(Loss):
     name = "mse"
@@ -139,6 +186,20 @@ class MSE(Loss):
     def reference(self, node, xs, params):
         p, t = xs
         return np.asarray(((p - t) ** 2).mean(), p.dtype)
+
+    # 7. second order: gx = 2 gy (p - t) / size moves by 2 gy (dp - dt) / size; the target's
+    #    tangent (the JVP carries one) enters through the cross term
+    def vjp_tangent(self, node, xs, params, y, gy, dxs, dps, dy, ws, training, vjp):
+        p, _ = xs
+        dp, dt = dxs
+        if dp is None and dt is None:
+            return [None, None], {}
+        d = np.zeros_like(p, dtype=np.float64)
+        if dp is not None:
+            d += dp
+        if dt is not None:
+            d -= dt
+        return [2 * float(gy) / p.size * d, None], {}
 
 
 for _op in (SoftmaxCrossEntropy(), BinaryCrossEntropy(), MSE()):

@@ -281,6 +281,128 @@ class Recurrent(Op):
             text += " peephole"
         return text
 
+    # 7. second order: BPTT in NumPy over (value, tangent) pairs, i.e. forward mode through the
+    #    reverse pass: every line of the backward has a dotted twin d*. gy is held fixed, so the
+    #    seeds of the reverse pass have zero tangents. The loops over layers, directions and time
+    #    are shared; the cell (its step and the step's backward) comes from the subclass through
+    #    cell_tangent and cell_back_tangent. Everything is recomputed from xs and params (the
+    #    workspace layout belongs to the kernels).
+    def vjp_tangent(self, node, xs, params, y, gy, dxs, dps, dy, ws, training, vjp):
+        a = node.attrs
+        x = np.asarray(xs[0], np.float64)
+        N, T, H, D, L = x.shape[0], x.shape[1], a["units"], self.directions(a), a["layers"]
+        cells = self.cells(a, x.shape[2])
+        K, S = len(cells), self.states
+        p_all = {k: np.asarray(v, np.float64) for k, v in params.items()}
+        dp_all = {k: _tangent(dps.get(k), v) for k, v in p_all.items()}
+        if len(xs) > 1:
+            s0 = np.asarray(xs[1], np.float64)
+            ds0 = _tangent(dxs[1], s0)
+        else:
+            s0 = ds0 = np.zeros((N, self.state_size(a)))
+        # running states per block j = m * K + k (state m of cell k), as in the state layout
+        final = [s0[:, j * H:(j + 1) * H] for j in range(S * K)]
+        dfinal = [ds0[:, j * H:(j + 1) * H] for j in range(S * K)]
+
+        # forward, with tangents: every layer's input sequence and every cell's per-step tape
+        seqs = [(x, _tangent(dxs[0], x))]
+        tapes = []
+        for layer in range(L):
+            seq, dseq = seqs[layer]
+            outs, douts = [], []
+            for d in range(D):
+                k = layer * D + d
+                p, dp = self._cell_params(cells[k][0], p_all, dp_all)
+                zx = seq @ p["wx"] + p["b"]
+                dzx = dseq @ p["wx"] + seq @ dp["wx"] + dp["b"]
+                state = [final[k + m * K] for m in range(S)]
+                dstate = [dfinal[k + m * K] for m in range(S)]
+                hs, dhs = np.zeros((N, T, H)), np.zeros((N, T, H))
+                tape = []  # (t, state before the step, its tangent, the cell's cache)
+                for t in (range(T - 1, -1, -1) if d else range(T)):
+                    z = zx[:, t] + state[0] @ p["wh"]
+                    dz = dzx[:, t] + dstate[0] @ p["wh"] + state[0] @ dp["wh"]
+                    new, dnew, cache = self.cell_tangent(a, p, dp, z, dz, state, dstate)
+                    tape.append((t, state, dstate, cache))
+                    state, dstate = new, dnew
+                    hs[:, t], dhs[:, t] = state[0], dstate[0]
+                for m in range(S):
+                    final[k + m * K], dfinal[k + m * K] = state[m], dstate[m]
+                tapes.append(tape)
+                outs.append(hs)
+                douts.append(dhs)
+            seqs.append((np.concatenate(outs, axis=2), np.concatenate(douts, axis=2)))
+
+        # seeds: gy reaches the top layer's sequence or some final states
+        gy = np.asarray(gy, np.float64)
+        gfinal = [np.zeros((N, H)) for _ in range(S * K)]
+        gseq = np.zeros((N, T, D * H))
+        if a["return"] == "sequence":
+            gseq = gy
+        else:
+            first = K - D if a["return"] == "last" else 0
+            for j in range(gy.shape[1] // H):
+                gfinal[first + j] = gy[:, j * H:(j + 1) * H]
+        dgfinal = [np.zeros((N, H)) for _ in range(S * K)]
+        dgseq = np.zeros((N, T, D * H))
+
+        # reverse, with tangents: top layer first, each cell back through its tape
+        dgp = {}
+        for layer in range(L - 1, -1, -1):
+            seq, dseq = seqs[layer]
+            gin, dgin = np.zeros_like(seq), np.zeros_like(seq)
+            for d in range(D):
+                k = layer * D + d
+                prefix = cells[k][0]
+                p, dp = self._cell_params(prefix, p_all, dp_all)
+                gout, dgout = gseq[:, :, d * H:(d + 1) * H], dgseq[:, :, d * H:(d + 1) * H]
+                g = [gfinal[k + m * K] for m in range(S)]
+                dg = [dgfinal[k + m * K] for m in range(S)]
+                gz_all, dgz_all = np.zeros((N, T, self.gates * H)), np.zeros((N, T, self.gates * H))
+                hprev, dhprev = np.zeros((N, T, H)), np.zeros((N, T, H))
+                for t, prev, dprev, cache in reversed(tapes[k]):
+                    g[0], dg[0] = g[0] + gout[:, t], dg[0] + dgout[:, t]
+                    gz, dgz, g, dg, dextra = self.cell_back_tangent(a, p, dp, cache, prev, dprev, g, dg)
+                    for n, v in dextra.items():
+                        dgp[prefix + n] = dgp.get(prefix + n, 0) + v
+                    # h_{t-1} reaches the step only through z = x wx + h_{t-1} wh + b
+                    g[0] = gz @ p["wh"].T
+                    dg[0] = dgz @ p["wh"].T + gz @ dp["wh"].T
+                    gz_all[:, t], dgz_all[:, t] = gz, dgz
+                    hprev[:, t], dhprev[:, t] = prev[0], dprev[0]
+                for m in range(S):  # now the gradient of the cell's initial states
+                    gfinal[k + m * K], dgfinal[k + m * K] = g[m], dg[m]
+                # the linear part over all steps at once: only the tangents are returned
+                dgp[prefix + "wx"] = _outer_steps(dseq, gz_all) + _outer_steps(seq, dgz_all)
+                dgp[prefix + "wh"] = _outer_steps(dhprev, gz_all) + _outer_steps(hprev, dgz_all)
+                dgp[prefix + "b"] = dgz_all.sum(axis=(0, 1))
+                gin += gz_all @ p["wx"].T
+                dgin += dgz_all @ p["wx"].T + gz_all @ dp["wx"].T
+            gseq, dgseq = gin, dgin
+
+        gxs = [dgseq]
+        if len(xs) > 1:
+            gxs.append(np.concatenate(dgfinal, axis=1))
+        gps = {k: v for k, v in dgp.items() if node.params[k].trainable}
+        return gxs, gps
+
+    @staticmethod
+    def _cell_params(prefix, p_all, dp_all):
+        """One cell's parameters and their tangents, without the prefix."""
+        names = [n for n in ("wx", "wh", "b", "peep") if prefix + n in p_all]
+        return {n: p_all[prefix + n] for n in names}, {n: dp_all[prefix + n] for n in names}
+
+    def cell_tangent(self, a, p, dp, z, dz, state, dstate):
+        """One step from the pre-activation z = x wx + h wh + b and the state before it, with
+        tangents: (new state, its tangent, a cache for cell_back_tangent)."""
+        raise NotImplementedError
+
+    def cell_back_tangent(self, a, p, dp, cache, prev, dprev, g, dg):
+        """One step back: from the gradient g (tangent dg) of the state after the step, the
+        gradient of z, the gradient of the state before it except h's path through z (filled in
+        by the caller), their tangents, and the tangents of the cell's own parameters' gradients."""
+        raise NotImplementedError
+
 
 class RNN(Recurrent):
     gates = 1
@@ -312,6 +434,23 @@ class RNN(Recurrent):
         relu = a["activation"] == "relu"
         return (f"rnn_jvp_cell({ws['dz']}, {e.p[prefix + 'wh']}, {relu}, {ws['gates']}[{k}], {bool(d)}, "
                 f"{d * a['units']}, {ws['gs']}[{k}], {dout}, {ws['z']})")
+
+    # 7. second order: the cell for Recurrent.vjp_tangent
+    def cell_tangent(self, a, p, dp, z, dz, state, dstate):
+        if a["activation"] == "relu":
+            slope = (z > 0).astype(np.float64)  # relu'' is zero: the slope does not move
+            h = z * slope
+            return [h], [slope * dz], (slope, np.zeros_like(z))
+        h = np.tanh(z)
+        slope = 1 - h * h
+        dh = slope * dz
+        return [h], [dh], (slope, -2 * h * dh)  # tanh'' dz = -2 h dh
+
+    def cell_back_tangent(self, a, p, dp, cache, prev, dprev, g, dg):
+        slope, dslope = cache
+        gz = g[0] * slope
+        dgz = dg[0] * slope + g[0] * dslope
+        return gz, dgz, [None], [None], {}
 
 
 class LSTM(Recurrent):
@@ -384,5 +523,77 @@ class LSTM(Recurrent):
                 f"{ws['gs']}[{k}], {ws['gs']}[{K + k}], {dout}, {ws['z']})")
 
 
+    # 7. second order: the cell for Recurrent.vjp_tangent, the step above with tangents
+    def cell_tangent(self, a, p, dp, z, dz, state, dstate):
+        (h, c), (dh, dc) = state, dstate
+        H = h.shape[1]
+        zi, zf, zg, zo = (z[:, j * H:(j + 1) * H] for j in range(4))
+        dzi, dzf, dzg, dzo = (dz[:, j * H:(j + 1) * H] for j in range(4))
+        if a["peephole"]:
+            P, dP = p["peep"], dp["peep"]
+            zi, dzi = zi + P[0] * c, dzi + dP[0] * c + P[0] * dc
+            zf, dzf = zf + P[1] * c, dzf + dP[1] * c + P[1] * dc
+        i, f, g = _sigmoid(zi), _sigmoid(zf), np.tanh(zg)
+        di, df, dg = i * (1 - i) * dzi, f * (1 - f) * dzf, (1 - g * g) * dzg
+        c_new = f * c + i * g
+        dc_new = df * c + f * dc + di * g + i * dg
+        if a["peephole"]:
+            zo, dzo = zo + P[2] * c_new, dzo + dP[2] * c_new + P[2] * dc_new
+        o = _sigmoid(zo)
+        do = o * (1 - o) * dzo
+        tc = np.tanh(c_new)
+        dtc = (1 - tc * tc) * dc_new
+        cache = (i, di, f, df, g, dg, o, do, c_new, dc_new, tc, dtc)
+        return [o * tc, c_new], [do * tc + o * dtc, dc_new], cache
+
+    def cell_back_tangent(self, a, p, dp, cache, prev, dprev, g, dg):
+        i, di, f, df, gg, dgg, o, do, c, dc, tc, dtc = cache  # gg: the cell gate's value g
+        c_prev, dc_prev = prev[1], dprev[1]
+        (gh, gc), (dgh, dgc) = g, dg
+        go, dgo = gh * tc, dgh * tc + gh * dtc
+        gtc, dgtc = gh * o, dgh * o + gh * do
+        gc, dgc = gc + gtc * (1 - tc * tc), dgc + dgtc * (1 - tc * tc) - 2 * gtc * tc * dtc
+        gzo, dgzo = _sigmoid_back(go, dgo, o, do)
+        dextra = {}
+        if a["peephole"]:
+            P, dP = p["peep"], dp["peep"]
+            dgpeep = np.zeros_like(P)
+            gc, dgc = gc + gzo * P[2], dgc + dgzo * P[2] + gzo * dP[2]
+            dgpeep[2] = (dgzo * c + gzo * dc).sum(axis=0)
+        gi, dgi = gc * gg, dgc * gg + gc * dgg
+        gf, dgf = gc * c_prev, dgc * c_prev + gc * dc_prev
+        ggate, dggate = gc * i, dgc * i + gc * di
+        gc_prev, dgc_prev = gc * f, dgc * f + gc * df
+        gzi, dgzi = _sigmoid_back(gi, dgi, i, di)
+        gzf, dgzf = _sigmoid_back(gf, dgf, f, df)
+        gzg, dgzg = ggate * (1 - gg * gg), dggate * (1 - gg * gg) - 2 * ggate * gg * dgg
+        if a["peephole"]:
+            gc_prev = gc_prev + gzi * P[0] + gzf * P[1]
+            dgc_prev = dgc_prev + dgzi * P[0] + gzi * dP[0] + dgzf * P[1] + gzf * dP[1]
+            dgpeep[0] = (dgzi * c_prev + gzi * dc_prev).sum(axis=0)
+            dgpeep[1] = (dgzf * c_prev + gzf * dc_prev).sum(axis=0)
+            dextra["peep"] = dgpeep
+        gz = np.concatenate([gzi, gzf, gzg, gzo], axis=1)
+        dgz = np.concatenate([dgzi, dgzf, dgzg, dgzo], axis=1)
+        return gz, dgz, [None, gc_prev], [None, dgc_prev], dextra
+
+
 register(RNN())
 register(LSTM())
+
+
+# second-order helpers ----------------------------------------------------------------------------
+
+def _tangent(d, like):
+    """A tangent as float64, zero where it is None."""
+    return np.zeros(np.shape(like)) if d is None else np.asarray(d, np.float64)
+
+
+def _outer_steps(u, v):
+    """sum over examples and steps of u_t^T v_t: a weight's gradient from N x T x a and N x T x b."""
+    return u.reshape(-1, u.shape[-1]).T @ v.reshape(-1, v.shape[-1])
+
+
+def _sigmoid_back(g, dg, s, ds):
+    """The gradient through s = sigmoid(z), and its tangent: sigmoid'' dz = (1 - 2 s) ds."""
+    return g * s * (1 - s), dg * s * (1 - s) + g * (1 - 2 * s) * ds
