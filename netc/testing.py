@@ -12,6 +12,8 @@ Strategies:
   op_cases(name=None)  a one-op network for a registered op (valid attributes and shapes), as a Case
   specs()              YAML text of a random valid network: a chain or a small DAG of registered ops
   inputs_for(net)      a dict of input arrays for a compiled network (away from kinks, valid ids)
+nudge_zeros(arrays, names, rng) moves exactly-zero parameter entries (fresh biases) off 0, as
+check_grads does for its check: a zero bias after an all-cut relu puts a kink under the point.
 
 `check_grads(net)` runs, for one random direction v over the float inputs and trainable parameters
 and one random cotangent u over the outputs:
@@ -475,6 +477,17 @@ def _op_of(graph, what):
     return "network"
 
 
+def nudge_zeros(arrays, names, rng) -> dict:
+    """Give the exactly-zero entries of arrays[name] (for each of `names`) small random values,
+    +-0.05 to 0.15, in place; returns copies of the arrays that changed, to put back."""
+    saved = {k: arrays[k].copy() for k in names if not arrays[k].all()}
+    for k in saved:
+        zero = arrays[k] == 0
+        nudge = rng.uniform(0.05, 0.15, zero.sum()) * rng.choice([-1.0, 1.0], zero.sum())
+        arrays[k][zero] = nudge.astype(arrays[k].dtype)
+    return saved
+
+
 def check_grads(net, inputs=None, modes=("fwd", "rev"), order=1, dtype="float64", rtol=None, atol=None,
                 seed=0, N=2, T=3, training=False, raise_on_failure=True) -> Report:
     """Check `net`'s derivatives along one random direction (see the module's docstring).
@@ -488,12 +501,7 @@ def check_grads(net, inputs=None, modes=("fwd", "rev"), order=1, dtype="float64"
     random values during the check and get their zeros back after it: with a zero bias, a relu
     whose inputs are all cut to zero feeds the next relu exactly 0, a kink where no difference
     quotient agrees with any derivative. Report.nudged names them."""
-    rng = np.random.default_rng([seed, 1])
-    saved = {k: net.params[k].copy() for k in net.trainable if not net.params[k].all()}
-    for k in saved:
-        zero = net.params[k] == 0
-        nudge = rng.uniform(0.05, 0.15, zero.sum()) * rng.choice([-1.0, 1.0], zero.sum())
-        net.params[k][zero] = nudge.astype(net.params[k].dtype)
+    saved = nudge_zeros(net.params, net.trainable, np.random.default_rng([seed, 1]))
     try:
         return _check_grads(net, inputs, modes, order, dtype, rtol, atol, seed, N, T, training,
                             raise_on_failure, sorted(saved))

@@ -17,11 +17,15 @@ def check_vjp_tangent(graph, params, inputs, name, rng, training=False, seed=0, 
     """At node `name` of a float64 graph: vjp_tangent along a random (dx, dp) against
     (VJP(x + h dx, p + h dp; gy) - VJP(x - h dx, p - h dp; gy)) / 2h for a random gy."""
     node = graph.node(name)
+    params = {k: p.copy() for k, p in params.items()}
+    # zero biases put relu kinks right under the point: move them off 0
+    nt.nudge_zeros(params, [f"{name}.{k}" for k, p in node.params.items() if p.trainable], rng)
     values, _, _ = forward_sweep(graph, params, inputs, {}, training, seed)
     xs = [values[s] for s in node.inputs]
     ps = {k: params[f"{name}.{k}"] for k in node.params}
     need = [ok and graph.node(s).type.is_float for s, ok in zip(node.inputs, differentiable_slots(node))]
-    dxs = [rng.standard_normal(x.shape) if ok else None for x, ok in zip(xs, need)]
+    # every float input moves, a loss's float labels too (their move changes the logits' gradient)
+    dxs = [rng.standard_normal(x.shape) if graph.node(s).type.is_float else None for s, x in zip(node.inputs, xs)]
     dps = {k: rng.standard_normal(p.shape) if node.params[k].trainable else None for k, p in ps.items()}
     kw = dict(training=training, seed=seed, need_gx=need)
     out = run_node(graph, name, xs, ps, dxs=dxs, dps=dps, **kw)
@@ -71,8 +75,7 @@ def test_hvp_matches_differences_of_gradients(text, seed):
     net = netc.compile(text, dtype="float64")
     assume(net.graph.losses and net.trainable)  # the strategy adds a loss where the last layer allows
     rng = np.random.default_rng(seed)
-    for k in net.trainable:  # off zero biases: see check_grads on kinks right under the point
-        net.params[k][...] += rng.uniform(0.05, 0.15, net.params[k].shape)
+    nt.nudge_zeros(net.params, net.trainable, rng)  # zero biases put relu kinks right under the point
     inputs = nt.random_inputs(net.graph, rng)
     v = {k: rng.standard_normal(net.params[k].shape) for k in net.trainable}
     hv = net.hvp(inputs, v)
