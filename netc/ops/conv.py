@@ -70,22 +70,26 @@ class Conv(Op):
     def workspace(self, node, xs, y):
         ck = math.prod(node.params["weight"].shape[1:])
         filters, out = y.shape[1], math.prod(y.shape[2:])
+        from numba import config
+
+        chunks = config.NUMBA_NUM_THREADS  # the VJP kernels split the batch over Numba's threads, a scratch each
         return {"col": ((ck, "N", out), y.dtype),  # columns of every example, kept for conv_vjp_w
-                "tmp": ((filters, "N", out), y.dtype),
-                "gcol": ((ck, out), y.dtype),
-                "gw_tmp": ((filters, ck), y.dtype)}
+                "tmp": ((filters, "N", out), y.dtype),  # conv_jvp_w's scratch
+                "gcol": ((ck, out), y.dtype),  # conv_jvp_x's scratch
+                "gcols": ((chunks, ck, out), y.dtype),
+                "gw_parts": ((chunks, filters, ck), y.dtype)}
 
     def emit_forward(self, node, e):
         b = e.p["bias"] if node.attrs["bias"] else "None"
         return [f"conv_fwd({as3d(e.x[0], self.spatial)}, {as3d(e.p['weight'], self.spatial)}, {b}, "
-                f"{as3d(e.y, self.spatial)}, {e.ws['col']}, {e.ws['tmp']}, {geometry(node)})"]
+                f"{as3d(e.y, self.spatial)}, {e.ws['col']}, {geometry(node)})"]
 
     def emit_vjp(self, node, e):
         gy, w, lines = as3d(e.gy, self.spatial), as3d(e.p["weight"], self.spatial), []
         if e.gx[0]:
-            lines.append(f"conv_vjp_x({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['gcol']}, {geometry(node)})")
+            lines.append(f"conv_vjp_x({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['gcols']}, {geometry(node)})")
         if e.gp.get("weight"):
-            lines.append(f"conv_vjp_w({gy}, {e.gp['weight']}, {e.ws['col']}, {e.ws['tmp']}, {e.ws['gw_tmp']})")
+            lines.append(f"conv_vjp_w({gy}, {e.gp['weight']}, {e.ws['col']}, {e.ws['gw_parts']})")
         if e.gp.get("bias"):
             lines.append(f"conv_vjp_b({gy}, {e.gp['bias']})")
         return lines

@@ -17,9 +17,10 @@ def check_vjp_tangent(graph, params, inputs, name, rng, training=False, seed=0, 
     """At node `name` of a float64 graph: vjp_tangent along a random (dx, dp) against
     (VJP(x + h dx, p + h dp; gy) - VJP(x - h dx, p - h dp; gy)) / 2h for a random gy."""
     node = graph.node(name)
-    params = {k: p.copy() for k, p in params.items()}
-    # zero biases put relu kinks right under the point: move them off 0
-    nt.nudge_zeros(params, [f"{name}.{k}" for k, p in node.params.items() if p.trainable], rng)
+    # a generic point: zero biases, and +-1 weights that cancel (a 1-unit relu RNN's orthogonal
+    # init), put relu kinks exactly under a fresh network's point
+    moved = {f"{name}.{k}" for k, p in node.params.items() if p.trainable}
+    params = {k: p + rng.normal(0, 0.1, p.shape) if k in moved else p for k, p in params.items()}
     values, _, _ = forward_sweep(graph, params, inputs, {}, training, seed)
     xs = [values[s] for s in node.inputs]
     ps = {k: params[f"{name}.{k}"] for k in node.params}
