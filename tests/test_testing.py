@@ -109,3 +109,38 @@ def test_check_grads_order_2_checks_hvp_against_the_loss():
     assert {"fwd", "rev", "dot", "hvp", "sym"} <= modes
     hvp = next(r for r in report.rows if r.mode == "hvp")
     assert hvp.order == 2 and hvp.rel_err < 1e-5
+
+
+KINKED = """netc: 1
+inputs: {x: [1], y: [1]}
+outputs: [act]
+layers:
+  - dense: {units: 1, name: pre}
+  - relu: {name: act}
+loss: {mse: {pred: act, target: y}}
+"""
+
+
+def _on_a_kink():
+    net = netc.compile(KINKED, dtype="float64")
+    net.params["pre.weight"][...] = 1.0
+    net.params["pre.bias"][...] = -1.0 + 1e-12  # the relu's input is 1e-12: inside every step tried
+    return net, {"x": np.ones((1, 1)), "y": np.zeros((1, 1))}
+
+
+def test_a_kink_inside_every_step_is_marked_not_failed():
+    net, inputs = _on_a_kink()
+    report = nt.check_grads(net, inputs=inputs, raise_on_failure=False)
+    assert report.ok
+    kinked = {(r.mode, r.what) for r in report.rows if r.kink}
+    assert ("fwd", "act") in kinked and ("rev", "pre.bias") in kinked
+    assert "k: the differences cross a kink" in nt.grad_table([report])
+
+
+def test_a_wrong_rule_on_a_kink_still_fails_the_dot_test(monkeypatch):
+    from netc.ops.activations import JVP
+
+    net, inputs = _on_a_kink()
+    monkeypatch.setitem(JVP, "relu", "sigmoid_jvp({y}, {dx}, {dy})")  # wrong: y (1 - y) dx, about 0
+    report = nt.check_grads(net, inputs=inputs, raise_on_failure=False)
+    assert not report.ok and ("dot", "act") in {(r.mode, r.what) for r in report.failures()}

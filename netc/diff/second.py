@@ -23,22 +23,25 @@ from .forward import differentiable_slots
 
 
 def forward_sweep(graph, params, inputs, v, training=False, seed=0):
-    """Every node's value, tangent (along v: 'node.param' -> array) and workspace, in graph order.
-    Data inputs carry no tangent."""
+    """Every node's value, tangent (along v: 'node.param' -> array; v None: no tangents) and
+    workspace, in graph order. Data inputs carry no tangent."""
     from ..lower.emit import run_node
 
     values, tangents, spaces = {}, {}, {}
     for name in graph.order:
         node = graph.node(name)
         if node.op.name == "input":
-            values[name], tangents[name] = inputs[name], None
+            if name in inputs:
+                values[name], tangents[name] = inputs[name], None
             continue
+        if any(s not in values for s in node.inputs):
+            continue  # an input it needs was not given
         xs = [values[s] for s in node.inputs]
         ps = {k: params[f"{name}.{k}"] for k in node.params}
-        dxs = [tangents[s] for s in node.inputs]
-        dps = {k: v.get(f"{name}.{k}") for k in node.params}
+        dxs = [tangents[s] for s in node.inputs] if v is not None else None
+        dps = {k: v.get(f"{name}.{k}") for k in node.params} if v is not None else None
         out = run_node(graph, name, xs, ps, training=training, seed=seed, dxs=dxs, dps=dps)
-        values[name], tangents[name], spaces[name] = out["y"], out["dy"], out["ws"]
+        values[name], tangents[name], spaces[name] = out["y"], out.get("dy"), out["ws"]
     return values, tangents, spaces
 
 

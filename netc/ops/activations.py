@@ -55,6 +55,10 @@ class Elementwise(Op):
             return [None], {}
         return [SECOND[self.name](xs[0], y, gy, dxs[0], node.attrs)], {}
 
+    def kink_piece(self, node, xs, y, ws):
+        side = KINKS.get(self.name)
+        return None if side is None else side(xs[0])
+
 
 def _lits(node, e):
     return {k: e.lit(v) for k, v in node.attrs.items()}
@@ -103,6 +107,10 @@ SECOND = {
     "elu": lambda x, y, gy, dx, a: np.where(x > 0, 0.0, gy * dx * (y + a["alpha"])),  # alpha e^x = y + alpha
     "threshold": None,  # a step: its gradient is zero, and so is its tangent
 }
+
+# the side of the kink each element is on, for the activations that have one
+KINKS = {"relu": lambda x: x > 0, "leaky_relu": lambda x: x > 0, "elu": lambda x: x > 0,
+         "threshold": lambda x: x >= 0}
 
 
 for _name, _attrs, _doc in [
@@ -233,6 +241,9 @@ class Maxout(Op):
 
     # 7. second order: the VJP routes gy to the winning piece; it moves only where the winner changes
     piecewise_linear = True
+
+    def kink_piece(self, node, xs, y, ws):
+        return ws["argmax"]
 
     def label(self, a):
         return f"maxout {a['pieces']}"

@@ -225,6 +225,12 @@ class Op:
     #    `piecewise_linear = True` instead.
     piecewise_linear = False
 
+    # Which linear piece each output lies on, for ops with kinks (relu's sign, max-pool's argmax):
+    # an array that changes exactly when a kink is crossed, or None for smooth ops. Gradient
+    # checks use it to tell a finite difference that straddles a kink from a wrong rule.
+    def kink_piece(self, node, xs: list, y, ws: dict):
+        return None
+
     def vjp_tangent(self, node, xs: list, params: dict, y, gy, dxs: list, dps: dict, dy, ws: dict,
                     training: bool, vjp):
         if self.piecewise_linear:

@@ -114,6 +114,9 @@ class Pool(Op):
             text += f" /{'x'.join(map(str, a['stride']))}"
         return text
 
+    def kink_piece(self, node, xs, y, ws):
+        return ws["arg"] if self.kind == "max" else None  # max-pool's winners; average has no kinks
+
 
 class GlobalPool(Op):
     piecewise_linear = True  # second order: max picks, average weighs: linear on each piece
@@ -165,6 +168,9 @@ class GlobalPool(Op):
     # 6. multiply-adds
     def macs(self, node, xs, y):
         return 0
+
+    def kink_piece(self, node, xs, y, ws):
+        return ws["arg"] if self.kind == "max" else None  # max-pool's winners; average has no kinks
 
 
 for _kind in ("max", "avg"):

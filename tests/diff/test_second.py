@@ -21,7 +21,7 @@ def check_vjp_tangent(graph, params, inputs, name, rng, training=False, seed=0, 
     # init), put relu kinks exactly under a fresh network's point
     moved = {f"{name}.{k}" for k, p in node.params.items() if p.trainable}
     params = {k: p + rng.normal(0, 0.1, p.shape) if k in moved else p for k, p in params.items()}
-    values, _, _ = forward_sweep(graph, params, inputs, {}, training, seed)
+    values, _, _ = forward_sweep(graph, params, inputs, None, training, seed)
     xs = [values[s] for s in node.inputs]
     ps = {k: params[f"{name}.{k}"] for k in node.params}
     need = [ok and graph.node(s).type.is_float for s, ok in zip(node.inputs, differentiable_slots(node))]
