@@ -367,11 +367,7 @@ def cmd_gradcheck(args) -> int:
 
         graph = retype(graph, "float64")
     t0 = time.perf_counter()
-    net = Network(graph, seed=args.seed)
-    # the initial weights, nudged: a zero-initialised layer (a perceptron's) would put every
-    # example on its activation's kink
-    n_train = net.G.size
-    net.P[:n_train] += 0.05 * np.random.default_rng(args.seed).standard_normal(n_train).astype(net.P.dtype)
+    net = Network(graph, seed=args.seed)  # check_grads moves zero-initialised entries off their kinks
     order = args.order if graph.losses else 1
     reports = [check_grads(net, seed=args.seed + i, dtype=args.dtype, order=order, N=args.batch, T=args.length,
                            raise_on_failure=False) for i in range(max(1, args.examples))]
