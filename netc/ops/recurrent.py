@@ -136,6 +136,8 @@ class Recurrent(Op):
 
     # 5. kernels bound: one forward kernel call per layer and direction, then BPTT top layer first
     def workspace(self, node, xs, y):
+        from numba import config
+
         a = node.attrs
         H, G, D, L = a["units"], self.gates * a["units"], self.directions(a), a["layers"]
         K, F, dt = L * D, xs[0].shape[2], y.dtype
@@ -151,7 +153,9 @@ class Recurrent(Op):
             "dzt": (("N", G), dt),
             "gseq": ((L, "N", "T", D * H), dt),  # gradient of each layer's output sequence
             "tmp_x": (("N", "T", max(F, D * H)), dt),  # a layer input's gradient before it is added
-            "tmp_w": ((max(F, D * H), G), dt),  # wx's or wh's gradient before it is added
+            # wx's or wh's gradient before it is added: a partial sum per chunk of rows, one chunk per
+            # Numba thread (netc/kernels/recurrent.py, recurrent_vjp_w)
+            "tmp_w": ((config.NUMBA_NUM_THREADS, max(F, D * H), G), dt),
             "dtmp": (("N", "T", G), dt),  # forward mode: one term of dz before it is added
         }
         # layer outputs; a returned sequence goes straight into y
