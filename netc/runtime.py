@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import zipfile
 
 import numpy as np
@@ -70,6 +71,22 @@ def _init_param(p, rng, dtype):
     if p.init == "constant":
         return np.full(shape, p.value, dtype)
     raise ValueError(f"unknown initialiser {p.init!r}")
+
+
+# Numba's workqueue threading layer (netc/threads.py) aborts when two threads launch parallel
+# kernels at once: entry points that run kernels take this lock, so a network used from several
+# Python threads runs one call at a time instead of crashing.
+_kernels_lock = threading.RLock()
+
+
+def _one_at_a_time(method):
+    import functools
+
+    @functools.wraps(method)
+    def locked(*args, **kwargs):
+        with _kernels_lock:
+            return method(*args, **kwargs)
+    return locked
 
 
 class Network:
@@ -261,6 +278,7 @@ class Network:
         return need
 
     # -- entry points -----------------------------------------------------------------------
+    @_one_at_a_time
     def forward(self, training=False, seed=None, **inputs) -> dict:
         """Run the network; returns a dict of output name -> array (copies)."""
         arrays, N, T = self._check(inputs, self._needed(self.infer_plan))
@@ -274,6 +292,7 @@ class Network:
         return {o: views[n].copy() if n in views else arrays[self.graph.inputs.index(o)]
                 for o, n in zip(self.infer_plan.outputs, self.module.OUTPUTS_FORWARD)}
 
+    @_one_at_a_time
     def evaluate(self, seed=None, **inputs):
         """Eval mode (no dropout, batch norm on running stats): (total loss, dict of output arrays)."""
         self._need_loss()
@@ -284,6 +303,7 @@ class Network:
                    if n in views}
         return float(loss), outputs
 
+    @_one_at_a_time
     def loss_and_grad(self, seed=None, **inputs):
         """The total loss and a dict of parameter gradients (views into the flat gradient buffer)."""
         self._need_loss()
@@ -292,6 +312,7 @@ class Network:
         loss = self.module.loss_and_grad(*arrays, bufs, self.G, self._seed(seed))
         return float(loss), self.grads
 
+    @_one_at_a_time
     def train_step(self, lr=None, seed=None, clip=None, **inputs) -> float:
         """One step of forward, backward and the spec's optimizer update; returns the loss."""
         self._need_loss()
@@ -381,6 +402,7 @@ class Network:
                 raise ValueError(f"'{o}' is not a node of {self.graph.name}; outputs are {', '.join(self.graph.outputs)}")
         return of
 
+    @_one_at_a_time
     def jvp(self, inputs, tangents, outputs=None, training=False, seed=None):
         """Forward mode in one compiled pass: (outputs, output tangents), two dicts keyed by output
         name. `tangents` maps float input names and/or 'node.param' names to directions (the
@@ -430,6 +452,7 @@ class Network:
             raise InputError(f"{what} is {a.dtype}; tangents and cotangents are float arrays")
         return np.ascontiguousarray(a, dtype=self.dtype)
 
+    @_one_at_a_time
     def vjp(self, inputs, cotangents, wrt=None, training=False, seed=None) -> dict:
         """Reverse mode seeded at outputs: the gradients of sum_o <cotangents[o], o> with respect to
         the float inputs and trainable parameters ('node.param') they depend on, as a dict of
@@ -556,6 +579,7 @@ class Network:
         outs, _ = self.jvp(inputs, {}, names, training, seed)
         return outs
 
+    @_one_at_a_time
     def hvp(self, inputs, v, training=False, seed=None) -> dict:
         """The Hessian of the total loss with respect to the trainable parameters, times the
         direction `v` ('node.param' -> array; absent parameters are zero), as a dict of float64

@@ -179,3 +179,29 @@ def test_inference_computes_activations_in_place():
     np.testing.assert_allclose(net.forward(x=x)["logits"], expected, rtol=1e-4, atol=1e-5)
     jit = netc.compile(MLP, seed=4, jit=True)
     np.testing.assert_allclose(jit.forward(x=x)["logits"], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_network_used_from_two_threads_runs_one_call_at_a_time():
+    """The conv kernels run in parallel (prange) on Numba's workqueue, which aborts the process when
+    two threads launch at once: the runtime's entry points serialize."""
+    import threading
+
+    net = netc.compile((Path(__file__).parent.parent / "specs" / "lenet5.yaml").read_text())
+    x = np.random.default_rng(0).standard_normal((64, 1, 28, 28)).astype(np.float32)  # big enough for prange
+    expected = net.forward(image=x)["logits"]
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(3):
+                results.append(net.forward(image=x)["logits"])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 6
+    for r in results:
+        np.testing.assert_array_equal(r, expected)

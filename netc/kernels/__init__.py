@@ -18,6 +18,8 @@ import os
 import pkgutil
 from pathlib import Path
 
+from ..threads import use_sleeping_threads
+
 _HERE = Path(__file__).parent
 
 
@@ -58,3 +60,4 @@ def _use_private_numba_cache():
 
 
 _use_private_numba_cache()
+use_sleeping_threads()

@@ -19,9 +19,12 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.linalg import check_blas_return, ensure_blas, get_blas_kind
 
+from .fastmath import REDUCE
+
 ZERO = np.float32(0)
 
 _char, _voidp, _intp = ir.IntType(8), ir.IntType(8).as_pointer(), cgutils.intp_t
+FORWARD_CHUNKS = 4  # the forward's examples in this many chunks, as the VJPs' scratch (ops/conv.py)
 
 
 @intrinsic
@@ -77,6 +80,9 @@ def _span(out, size, stride, pad, offset):
     return lo, hi
 
 
+# The inner loops index flat views with unsigned indices: a signed index makes Numba handle
+# negative (wrap-around) indices on every element, which keeps LLVM from vectorizing the copies.
+# im2col of W4's 16->16 32x32 k3 layer, N32: 2.63 -> 0.75 ms; LeNet's 1->6 28x28 k5, N64: 0.71 -> 0.19 ms.
 @njit(cache=True, nogil=True)
 def im2col(xn, col, off, kernel, stride, pad, dilation, out):
     """col[r, off + p] for one example xn (C, D, H, W); out = (Do, Ho, Wo)."""
@@ -84,6 +90,8 @@ def im2col(xn, col, off, kernel, stride, pad, dilation, out):
     kd, kh, kw = kernel
     Do, Ho, Wo = out
     sw = stride[2]
+    xf = xn.reshape(-1)
+    cf = col.reshape(-1)
     r = 0
     for c in range(C):
         for a in range(kd):
@@ -92,28 +100,22 @@ def im2col(xn, col, off, kernel, stride, pad, dilation, out):
                 h_lo, h_hi = _span(Ho, H, stride[1], pad[1], b * dilation[1])
                 for k in range(kw):
                     w_lo, w_hi = _span(Wo, W, sw, pad[2], k * dilation[2])
-                    ix0 = k * dilation[2] - pad[2]  # input column of output column 0
-                    row = col[r]
-                    p = off
+                    p = r * col.shape[1] + off
                     for od in range(Do):
                         iz = od * stride[0] - pad[0] + a * dilation[0]
                         for oh in range(Ho):
                             iy = oh * stride[1] - pad[1] + b * dilation[1]
                             if d_lo <= od < d_hi and h_lo <= oh < h_hi:
-                                src = xn[c, iz, iy]
                                 for ow in range(w_lo):
-                                    row[p + ow] = ZERO
-                                if sw == 1:  # a plain copy that vectorizes
-                                    for ow in range(w_lo, w_hi):
-                                        row[p + ow] = src[ow + ix0]
-                                else:
-                                    for ow in range(w_lo, w_hi):
-                                        row[p + ow] = src[ow * sw + ix0]
+                                    cf[np.uintp(p + ow)] = ZERO
+                                i = ((c * D + iz) * H + iy) * W + k * dilation[2] - pad[2]  # at ow = 0
+                                for ow in range(w_lo, w_hi):
+                                    cf[np.uintp(p + ow)] = xf[np.uintp(i + ow * sw)]
                                 for ow in range(w_hi, Wo):
-                                    row[p + ow] = ZERO
+                                    cf[np.uintp(p + ow)] = ZERO
                             else:
                                 for ow in range(Wo):
-                                    row[p + ow] = ZERO
+                                    cf[np.uintp(p + ow)] = ZERO
                             p += Wo
                     r += 1
 
@@ -125,6 +127,8 @@ def col2im(col, off, gxn, kernel, stride, pad, dilation, out):
     kd, kh, kw = kernel
     Do, Ho, Wo = out
     sw = stride[2]
+    gf = gxn.reshape(-1)
+    cf = col.reshape(-1)
     r = 0
     for c in range(C):
         for a in range(kd):
@@ -133,20 +137,14 @@ def col2im(col, off, gxn, kernel, stride, pad, dilation, out):
                 h_lo, h_hi = _span(Ho, H, stride[1], pad[1], b * dilation[1])
                 for k in range(kw):
                     w_lo, w_hi = _span(Wo, W, sw, pad[2], k * dilation[2])
-                    ix0 = k * dilation[2] - pad[2]
-                    row = col[r]
                     for od in range(d_lo, d_hi):
                         iz = od * stride[0] - pad[0] + a * dilation[0]
                         for oh in range(h_lo, h_hi):
                             iy = oh * stride[1] - pad[1] + b * dilation[1]
-                            dst = gxn[c, iz, iy]
-                            p = off + (od * Ho + oh) * Wo
-                            if sw == 1:
-                                for ow in range(w_lo, w_hi):
-                                    dst[ow + ix0] += row[p + ow]
-                            else:
-                                for ow in range(w_lo, w_hi):
-                                    dst[ow * sw + ix0] += row[p + ow]
+                            p = r * col.shape[1] + off + (od * Ho + oh) * Wo
+                            i = ((c * D + iz) * H + iy) * W + k * dilation[2] - pad[2]
+                            for ow in range(w_lo, w_hi):
+                                gf[np.uintp(i + ow * sw)] += cf[np.uintp(p + ow)]
                     r += 1
 
 
@@ -158,34 +156,64 @@ def _geometry(w, y):
 
 
 @njit(cache=True, nogil=True)
-def _forward_examples(lo, hi, x, w2, b, y3, col2, kernel, stride, pad, dilation, out):
-    """Examples lo..hi-1: their columns into col2[:, n*P:(n+1)*P], then y[n] = W . columns + b."""
-    F, CK = w2.shape
-    P = y3.shape[2]
-    NP = col2.shape[1]
-    for n in range(lo, hi):
-        im2col(x[n], col2, n * P, kernel, stride, pad, dilation, out)
-        _gemm(w2, False, CK, col2[:, n * P:], False, NP, y3[n], P, F, P, CK, False)
-        if b is not None:
-            for f in range(F):
-                bf = b[f]
-                for p in range(P):
-                    y3[n, f, p] += bf
+def _plain(t):
+    """A (d, h, w) tuple of plain ints. The emitted geometry arrives typed as literals, (1, 2, 2)
+    unlike (1, 1, 1), and each distinct one compiled the parallel kernels again (LeNet's two
+    convs: twice; a parallel kernel takes seconds to compile)."""
+    return t[0] + 0, t[1] + 0, t[2] + 0
 
 
-# Chunks of examples on Numba's threads, each example's columns and GEMM together (the columns
-# still in cache for the GEMM), the GEMM writing y[n] itself. Float32, W4's 16->16 32x32 k3
-# layer, N32, 1 BLAS thread: ... ms (was 5.7 ms with all columns first, one GEMM, a copy out).
-@njit(cache=True, nogil=True, parallel=True)
-def conv_fwd(x, w, b, y, col, stride, pad, dilation):
-    """y = conv(x, w) + b (b may be None). col: CK x N x P, the columns, kept for conv_vjp_w."""
+@njit(cache=True, nogil=True)
+def _serial(N, macs_per_example):
+    """Too little work to wake Numba's threads: a batch of one, or under 1M multiply-adds (about
+    15 us of GEMM; waking the workqueue's threads and waiting for them takes some 20-50 us, and
+    batch-1 LeNet inference took 0.19 ms in parallel against 0.10 ms serial)."""
+    return N < 2 or N * macs_per_example < 1 << 20
+
+
+@njit(cache=True, nogil=True)
+def _forward_examples(lo, hi, x, w, b, y, col, stride, pad, dilation):
+    """Examples lo..hi-1: their columns into col[:, n, :], then y[n] = W . columns + b."""
     kernel, out, P = _geometry(w, y)
     N, F = y.shape[0], y.shape[1]
     w2 = w.reshape(F, -1)
     y3 = y.reshape(N, F, P)
-    col2 = col.reshape(col.shape[0], -1)
-    for n in prange(N):  # Numba gives each thread a contiguous range of examples
-        _forward_examples(n, n + 1, x, w2, b, y3, col2, kernel, stride, pad, dilation, out)
+    CK = w2.shape[1]
+    col2 = col.reshape(CK, -1)
+    for n in range(lo, hi):
+        im2col(x[n], col2, n * P, kernel, stride, pad, dilation, out)
+        _gemm(w2, False, CK, col2[:, n * P:], False, N * P, y3[n], P, F, P, CK, False)
+        if b is not None:
+            yn = y3[n].reshape(-1)
+            for f in range(F):
+                bf = b[f]
+                for p in range(P):
+                    yn[np.uintp(f * P + p)] += bf
+
+
+# Examples on Numba's threads, each example's columns and GEMM together, the GEMM writing y[n]
+# itself (no F x N*P scratch and copy out). Kernels alone, float32, W4's 16->16 32x32 k3 layer,
+# N32: 6.3 ms before (all columns, one GEMM, a copy out), 4.5 ms now on one thread, 2.1 ms on
+# two; all of W4's conv kernels (forward and VJP): 42 -> 33 ms on one thread, 18 ms on two.
+# Columns into a CK x P scratch that stays in L2 would save another 1.1 ms of the 4.5 (the 19 MB
+# of kept columns go to memory), but conv_jvp_w reads the kept columns.
+@njit(cache=True, nogil=True)
+def conv_fwd(x, w, b, y, col, stride, pad, dilation):
+    """y = conv(x, w) + b (b may be None). col: CK x N x P, the columns, kept for conv_vjp_w."""
+    _forward_chunks(x, w, b, y, col, _plain(stride), _plain(pad), _plain(dilation))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _forward_chunks(x, w, b, y, col, stride, pad, dilation):
+    N = y.shape[0]
+    chunks = min(N, FORWARD_CHUNKS)
+    # the same calls in both loops: one compiled helper (a literal 0 as `lo` compiled it twice)
+    if _serial(N, w.size * (y.size // (N * y.shape[1]))):
+        for t in range(chunks):
+            _forward_examples(t * N // chunks, (t + 1) * N // chunks, x, w, b, y, col, stride, pad, dilation)
+    else:
+        for t in prange(chunks):
+            _forward_examples(t * N // chunks, (t + 1) * N // chunks, x, w, b, y, col, stride, pad, dilation)
 
 
 @njit(cache=True, nogil=True)
@@ -197,17 +225,27 @@ def _input_grad_examples(lo, hi, g3, w2, gx, gcol, kernel, stride, pad, dilation
         col2im(gcol, 0, gx[n], kernel, stride, pad, dilation, out)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def conv_vjp_x(gy, w, gx, gcols, stride, pad, dilation):
     """gx += col2im(W^T . gy[n]) per example; gcols: chunks x CK x P scratch, one per chunk."""
+    _input_grad_chunks(gy, w, gx, gcols, _plain(stride), _plain(pad), _plain(dilation))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _input_grad_chunks(gy, w, gx, gcols, stride, pad, dilation):
     kernel, out, P = _geometry(w, gy)
     N, F = gy.shape[0], gy.shape[1]
     w2 = w.reshape(F, -1)
     g3 = gy.reshape(N, F, P)
     chunks = min(gcols.shape[0], N)
-    for t in prange(chunks):
-        _input_grad_examples(t * N // chunks, (t + 1) * N // chunks, g3, w2, gx, gcols[t], kernel, stride, pad,
-                             dilation, out)
+    if _serial(N, w2.size * P):
+        for t in range(chunks):
+            _input_grad_examples(t * N // chunks, (t + 1) * N // chunks, g3, w2, gx, gcols[t], kernel, stride, pad,
+                                 dilation, out)
+    else:
+        for t in prange(chunks):
+            _input_grad_examples(t * N // chunks, (t + 1) * N // chunks, g3, w2, gx, gcols[t], kernel, stride, pad,
+                                 dilation, out)
 
 
 @njit(cache=True, nogil=True)
@@ -227,8 +265,12 @@ def conv_vjp_w(gy, gw, col, parts):
     g3 = gy.reshape(N, F, -1)
     col2 = col.reshape(col.shape[0], -1)
     chunks = min(parts.shape[0], N)
-    for t in prange(chunks):
-        _weight_grad_examples(t * N // chunks, (t + 1) * N // chunks, g3, col2, parts[t])
+    if _serial(N, parts[0].size * g3.shape[2]):  # the same chunks and sum as in parallel
+        for t in range(chunks):
+            _weight_grad_examples(t * N // chunks, (t + 1) * N // chunks, g3, col2, parts[t])
+    else:
+        for t in prange(chunks):
+            _weight_grad_examples(t * N // chunks, (t + 1) * N // chunks, g3, col2, parts[t])
     gw2 = gw.reshape(F, -1)
     for t in range(chunks):
         for f in range(F):
@@ -236,13 +278,16 @@ def conv_vjp_w(gy, gw, col, parts):
                 gw2[f, r] += parts[t, f, r]
 
 
-@njit(cache=True, nogil=True)
+# reassoc lets LLVM vectorize the sum (W4's stem, N32 16x32x32: 0.22 -> 0.02 ms)
+@njit(cache=True, nogil=True, fastmath=REDUCE)
 def conv_vjp_b(gy, gb):
     N, F = gy.shape[0], gy.shape[1]
-    g3 = gy.reshape(N, F, -1)
+    P = gy.size // (N * F)
+    gf = gy.reshape(-1)
     for n in range(N):
         for f in range(F):
             acc = ZERO
-            for p in range(g3.shape[2]):
-                acc += g3[n, f, p]
+            start = (n * F + f) * P
+            for p in range(P):
+                acc += gf[np.uintp(start + p)]
             gb[f] += acc

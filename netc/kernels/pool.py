@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .fastmath import REDUCE
+
 ZERO = np.float32(0)
 
 
@@ -94,42 +96,50 @@ def _inside(shape, out, kernel, stride, pad, pad_right, dilation):
 
 
 # Windows wholly inside the input (LeNet's 2x2 /2): plain loops without the per-output tap
-# ranges and divisors. LeNet N64 6x28x28 float32: fwd 1.34 -> 0.29 ms, vjp 1.26 -> 0.28 ms.
+# ranges and divisors. LeNet N64 6x28x28 float32: fwd 1.34 -> 0.29 ms, vjp 1.26 -> 0.28 ms; then
+# flat views with unsigned indices (a signed index costs a wrap-around select per element and
+# keeps LLVM from vectorizing) and one output row summed tap by tap (the same order of adds):
+# fwd 0.29 -> 0.15 ms, vjp 0.29 -> 0.18 ms.
 @njit(cache=True, nogil=True)
 def _avgpool_inside_fwd(x, y, kernel, stride):
-    N, C = x.shape[0], x.shape[1]
+    N, C, D, H, W = x.shape
     Do, Ho, Wo = y.shape[2], y.shape[3], y.shape[4]
     count = x.dtype.type(kernel[0] * kernel[1] * kernel[2])
-    for n in range(N):
-        for c in range(C):
-            xc = x[n, c]
-            for od in range(Do):
-                for oh in range(Ho):
-                    for ow in range(Wo):
-                        acc = ZERO
-                        for a in range(kernel[0]):
-                            for b in range(kernel[1]):
-                                for k in range(kernel[2]):
-                                    acc += xc[od * stride[0] + a, oh * stride[1] + b, ow * stride[2] + k]
-                        y[n, c, od, oh, ow] = acc / count
+    xf = x.reshape(-1)
+    yf = y.reshape(-1)
+    for nc in range(N * C):
+        for od in range(Do):
+            for oh in range(Ho):
+                o = ((nc * Do + od) * Ho + oh) * Wo  # one output row, summed tap by tap (same order)
+                for ow in range(Wo):
+                    yf[np.uintp(o + ow)] = ZERO
+                for a in range(kernel[0]):
+                    for b in range(kernel[1]):
+                        for k in range(kernel[2]):
+                            i = ((nc * D + od * stride[0] + a) * H + oh * stride[1] + b) * W + k
+                            for ow in range(Wo):
+                                yf[np.uintp(o + ow)] += xf[np.uintp(i + ow * stride[2])]
+                for ow in range(Wo):
+                    yf[np.uintp(o + ow)] /= count
 
 
 @njit(cache=True, nogil=True)
 def _avgpool_inside_vjp_x(gy, gx, kernel, stride):
-    N, C = gx.shape[0], gx.shape[1]
+    N, C, D, H, W = gx.shape
     Do, Ho, Wo = gy.shape[2], gy.shape[3], gy.shape[4]
     count = gx.dtype.type(kernel[0] * kernel[1] * kernel[2])
-    for n in range(N):
-        for c in range(C):
-            gxc = gx[n, c]
-            for od in range(Do):
-                for oh in range(Ho):
-                    for ow in range(Wo):
-                        g = gy[n, c, od, oh, ow] / count
-                        for a in range(kernel[0]):
-                            for b in range(kernel[1]):
-                                for k in range(kernel[2]):
-                                    gxc[od * stride[0] + a, oh * stride[1] + b, ow * stride[2] + k] += g
+    gyf = gy.reshape(-1)
+    gxf = gx.reshape(-1)
+    for nc in range(N * C):
+        for od in range(Do):
+            for oh in range(Ho):
+                o = ((nc * Do + od) * Ho + oh) * Wo
+                for a in range(kernel[0]):
+                    for b in range(kernel[1]):
+                        for k in range(kernel[2]):
+                            i = ((nc * D + od * stride[0] + a) * H + oh * stride[1] + b) * W + k
+                            for ow in range(Wo):
+                                gxf[np.uintp(i + ow * stride[2])] += gyf[np.uintp(o + ow)] / count
 
 
 @njit(cache=True, nogil=True)
@@ -216,15 +226,18 @@ def globalmaxpool_vjp_x(gy, arg, gx):
             gx[n, c, arg[n, c]] += gy[n, c]
 
 
-@njit(cache=True, nogil=True)
+# reassoc and unsigned indices let LLVM vectorize the sum: W4's SE squeeze, N32 16x32x32: 0.23 -> 0.02 ms
+@njit(cache=True, nogil=True, fastmath=REDUCE)
 def globalavgpool_fwd(x, y):
     N, C, S = x.shape
     count = x.dtype.type(S)
+    xf = x.reshape(-1)
     for n in range(N):
         for c in range(C):
             acc = ZERO
+            start = (n * C + c) * S
             for s in range(S):
-                acc += x[n, c, s]
+                acc += xf[np.uintp(start + s)]
             y[n, c] = acc / count
 
 

@@ -70,9 +70,10 @@ class Conv(Op):
     def workspace(self, node, xs, y):
         ck = math.prod(node.params["weight"].shape[1:])
         filters, out = y.shape[1], math.prod(y.shape[2:])
-        from numba import config
-
-        chunks = config.NUMBA_NUM_THREADS  # the VJP kernels split the batch over Numba's threads, a scratch each
+        # the VJP kernels split the batch into this many chunks run on Numba's threads, a scratch each.
+        # A constant, not the thread count: the cache key does not cover the thread count, and the
+        # gradients do not depend on it (the chunks' partial sums add in a fixed order)
+        chunks = 4
         return {"col": ((ck, "N", out), y.dtype),  # columns of every example, kept for conv_vjp_w
                 "tmp": ((filters, "N", out), y.dtype),  # conv_jvp_w's scratch
                 "gcol": ((ck, out), y.dtype),  # conv_jvp_x's scratch
