@@ -17,7 +17,7 @@ class Elementwise(Op):
         self.name = name
         self.attrs = attrs or {}
         self.doc = doc
-        self.piecewise_linear = SECOND[name] is None
+        self.piecewise_linear = SECOND.get(name) is None  # subclasses (the perceptron rule's threshold) too
 
     def infer(self, node, xs):
         (x,) = xs
