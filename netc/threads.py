@@ -1,4 +1,5 @@
-"""One level of parallelism: the BLAS that Numba's np.dot calls (scipy's) runs on one thread.
+"""One level of parallelism: the BLAS that Numba's np.dot calls (scipy's) runs on one thread, and
+the conv and recurrent kernels split the batch over Numba's threads (prange) instead.
 
 Measured on the 2-core benchmark machine (benchmarks/RESULTS.md has the current figures): with
 OpenBLAS on 2 threads between netc's serial kernels a ResNet-SE step took 370-520 ms instead of 77
