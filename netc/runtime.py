@@ -6,6 +6,7 @@ index with them. Compiled kernels never get an array they could read out of boun
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -80,8 +81,6 @@ _kernels_lock = threading.RLock()
 
 
 def _one_at_a_time(method):
-    import functools
-
     @functools.wraps(method)
     def locked(*args, **kwargs):
         with _kernels_lock:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -630,8 +630,6 @@ def _check_grads(net, inputs, modes, order, dtype, rtol, atol, seed, N, T, train
 
 
 def _unjudged(row):
-    from dataclasses import replace
-
     return replace(row, ok=True, kink=True)
 
 
