@@ -144,3 +144,33 @@ def test_a_wrong_rule_on_a_kink_still_fails_the_dot_test(monkeypatch):
     monkeypatch.setitem(JVP, "relu", "sigmoid_jvp({y}, {dx}, {dy})")  # wrong: y (1 - y) dx, about 0
     report = nt.check_grads(net, inputs=inputs, raise_on_failure=False)
     assert not report.ok and ("dot", "act") in {(r.mode, r.what) for r in report.failures()}
+
+
+SMOOTH = [("dense", {"units": 5}), ("tanh", {}), ("dense", {"units": 5}), ("tanh", {}), ("dense", {"units": 3})]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rounding_at_the_smallest_step_is_measured_and_allowed(seed):
+    # rtol 1e-13 is below what any step's differences reach (truncation at the large steps,
+    # rounding of f, 1e-9 relative, at the smallest): rows pass on the measured rounding alone
+    net = netc.compile(nt.render("smooth", {"x": ([4], "float")}, SMOOTH), dtype="float64")
+    report = nt.check_grads(net, rtol=1e-13, atol=0, seed=seed, raise_on_failure=False)
+    assert report.ok, nt.grad_table([report])
+    rounded = [r for r in report.rows if r.rounding > 0]
+    assert rounded and all(r.rounding < 1e-6 for r in rounded)
+    assert "r: agrees within the differences' measured rounding error" in nt.grad_table([report])
+
+
+def test_a_wrong_vjp_still_fails_with_the_rounding_allowed(monkeypatch):
+    op = REGISTRY["dense"]
+    right = type(op).emit_vjp
+
+    def wrong(self, node, e):
+        lines = right(self, node, e)
+        return lines + ([f"{e.gp['bias']}[0] += 1e-5"] if e.gp.get("bias") and node.name == "d" else [])
+    monkeypatch.setattr(type(op), "emit_vjp", wrong)
+    net = netc.compile(nt.render("shifted", {"x": ([4], "float")}, SMOOTH[:-1] + [("dense", {"units": 3, "name": "d"})]),
+                       dtype="float64")
+    report = nt.check_grads(net, rtol=1e-13, atol=0, raise_on_failure=False)
+    bad = {r.what: r for r in report.failures() if r.mode == "rev"}
+    assert set(bad) == {"d.bias"} and 0 < bad["d.bias"].rounding < 1e-7
