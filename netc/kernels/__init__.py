@@ -9,6 +9,11 @@ Numba keys a cached function on its own file alone, so a kernel that calls a hel
 kernel file would keep a stale copy of the helper after an edit. netc therefore gives Numba a
 cache folder named by the hash of the whole library (unless NUMBA_CACHE_DIR says otherwise):
 any edit to any kernel starts from a clean cache.
+
+Inner kernels, the private helpers (leading underscore) that only other kernels call, are compiled
+with no_cpython_wrapper=True: no wrapper code to generate and cache for functions Python never
+calls (and must not: without a wrapper a call from Python crashes). The exported kernels keep
+their wrappers because the Python-driver tier calls them from Python.
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ def modules():
 def namespace() -> dict:
     ns = {}
     for mod in modules():
-        names = getattr(mod, "__all__", None) or [n for n in vars(mod) if "_fwd" in n or "_vjp" in n or "_jvp" in n]
+        names = getattr(mod, "__all__", None) or [n for n in vars(mod) if not n.startswith("_")
+                                                 and ("_fwd" in n or "_vjp" in n or "_jvp" in n)]
         for name in names:
             assert name not in ns, f"kernel {name} is defined twice"
             ns[name] = getattr(mod, name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _steps(a):
     """Per axis, 1 where `a` has the full size and 0 where it has size 1 (broadcast)."""
     return (int(a.shape[0] != 1), int(a.shape[1] != 1), int(a.shape[2] != 1), int(a.shape[3] != 1))

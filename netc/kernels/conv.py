@@ -69,7 +69,7 @@ def _gemm(typingctx, a, trans_a, lda, b, trans_b, ldb, c, ldc, m, n, k, accumula
     return types.void(a, trans_a, lda, b, trans_b, ldb, c, ldc, m, n, k, accumulate), codegen
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _span(out, size, stride, pad, offset):
     """The outputs o in [lo, hi) whose input index o*stride - pad + offset lies inside [0, size)."""
     start = offset - pad
@@ -148,14 +148,14 @@ def col2im(col, off, gxn, kernel, stride, pad, dilation, out):
                     r += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _geometry(w, y):
     kernel = (w.shape[2], w.shape[3], w.shape[4])
     out = (y.shape[2], y.shape[3], y.shape[4])
     return kernel, out, out[0] * out[1] * out[2]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _plain(t):
     """A (d, h, w) tuple of plain ints. The emitted geometry arrives typed as literals, (1, 2, 2)
     unlike (1, 1, 1), and each distinct one compiled the parallel kernels again (LeNet's two
@@ -163,7 +163,7 @@ def _plain(t):
     return t[0] + 0, t[1] + 0, t[2] + 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _serial(N, macs_per_example):
     """Too little work to wake Numba's threads: a batch of one, or under 1M multiply-adds (about
     15 us of GEMM; waking the workqueue's threads and waiting for them takes some 20-50 us, and
@@ -171,7 +171,7 @@ def _serial(N, macs_per_example):
     return N < 2 or N * macs_per_example < 1 << 20
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _forward_examples(lo, hi, x, w, b, y, col, stride, pad, dilation):
     """Examples lo..hi-1: their columns into col[:, n, :], then y[n] = W . columns + b."""
     kernel, out, P = _geometry(w, y)
@@ -203,7 +203,7 @@ def conv_fwd(x, w, b, y, col, stride, pad, dilation):
     _forward_chunks(x, w, b, y, col, _plain(stride), _plain(pad), _plain(dilation))
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, no_cpython_wrapper=True)
 def _forward_chunks(x, w, b, y, col, stride, pad, dilation):
     N = y.shape[0]
     chunks = min(N, FORWARD_CHUNKS)
@@ -216,7 +216,7 @@ def _forward_chunks(x, w, b, y, col, stride, pad, dilation):
             _forward_examples(t * N // chunks, (t + 1) * N // chunks, x, w, b, y, col, stride, pad, dilation)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _input_grad_examples(lo, hi, g3, w2, gx, gcol, kernel, stride, pad, dilation, out):
     F, CK = w2.shape
     P = g3.shape[2]
@@ -231,7 +231,7 @@ def conv_vjp_x(gy, w, gx, gcols, stride, pad, dilation):
     _input_grad_chunks(gy, w, gx, gcols, _plain(stride), _plain(pad), _plain(dilation))
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, no_cpython_wrapper=True)
 def _input_grad_chunks(gy, w, gx, gcols, stride, pad, dilation):
     kernel, out, P = _geometry(w, gy)
     N, F = gy.shape[0], gy.shape[1]
@@ -248,7 +248,7 @@ def _input_grad_chunks(gy, w, gx, gcols, stride, pad, dilation):
                                  dilation, out)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _weight_grad_examples(lo, hi, g3, col2, part):
     """part = sum over examples lo..hi-1 (hi > lo) of gy[n] (F x P) . columns[n]^T (P x CK)."""
     F, P = g3.shape[1], g3.shape[2]

@@ -68,7 +68,7 @@ def _pow2(typingctx, n):
     return types.float32(n), codegen
 
 
-@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy", no_cpython_wrapper=True)
 def _exp32(x):
     xc = x if x < HI else HI
     xc = xc if xc > LO else LO
@@ -88,7 +88,7 @@ def _exp32(x):
 
 
 # inlined in Numba's IR: LLVM's inliner declines it once exp is inside, and a call stops vectorization
-@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy", inline="always")
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy", inline="always", no_cpython_wrapper=True)
 def _tanh32(x):
     # |x| < 0.625: Cephes' odd polynomial (no cancellation near 0); else 1 - 2/(e^2|x| + 1),
     # which is exactly +-1 for large |x| (e = inf). Both are computed, one is selected.
@@ -100,7 +100,7 @@ def _tanh32(x):
     return y if x == x else x
 
 
-@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy", no_cpython_wrapper=True)
 def _sigmoid32(x):
     # exp(-x) is inf for x < -88.7: 1 / inf = 0; exp(-x) -> 0 for large x: exactly 1
     return ONE / (ONE + _exp32(-x))

@@ -12,7 +12,7 @@ ONE = np.float32(1)
 TWO = np.float32(2)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _row_lse(z, r):
     """log-sum-exp of row r, stable: the max is subtracted, so exp sees only numbers <= 0."""
     m = z[r, 0]

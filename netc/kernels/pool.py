@@ -15,7 +15,7 @@ from .fastmath import REDUCE
 ZERO = np.float32(0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _taps(o, size, kernel, stride, pad, dilation):
     """Taps a in [lo, hi) of output o whose input index o*stride - pad + a*dilation is in [0, size)."""
     start = o * stride - pad
@@ -25,7 +25,7 @@ def _taps(o, size, kernel, stride, pad, dilation):
     return lo, max(min(hi, kernel), lo)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _padded_taps(o, size, kernel, stride, pad, pad_right, dilation):
     """How many taps of output o lie inside the padded input [-pad, size + pad_right)."""
     lo, hi = _taps(o, size + pad + pad_right, kernel, stride, 0, dilation)
@@ -74,7 +74,7 @@ def maxpool_vjp_x(gy, arg, gx):
                     gx[n, c, i] += gy[n, c, p]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _divisor(od, oh, ow, shape, kernel, stride, pad, pad_right, dilation, include_pad, real):
     """The count an average divides by: taps in the padded input (include_pad) or real taps only."""
     if not include_pad:
@@ -86,7 +86,7 @@ def _divisor(od, oh, ow, shape, kernel, stride, pad, pad_right, dilation, includ
     return n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _inside(shape, out, kernel, stride, pad, pad_right, dilation):
     """Every window lies inside the input (no padding, no dilation): the fast loops apply."""
     for i in range(3):
@@ -100,7 +100,7 @@ def _inside(shape, out, kernel, stride, pad, pad_right, dilation):
 # flat views with unsigned indices (a signed index costs a wrap-around select per element and
 # keeps LLVM from vectorizing) and one output row summed tap by tap (the same order of adds):
 # fwd 0.29 -> 0.15 ms, vjp 0.29 -> 0.18 ms.
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _avgpool_inside_fwd(x, y, kernel, stride):
     N, C, D, H, W = x.shape
     Do, Ho, Wo = y.shape[2], y.shape[3], y.shape[4]
@@ -123,7 +123,7 @@ def _avgpool_inside_fwd(x, y, kernel, stride):
                     yf[np.uintp(o + ow)] /= count
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _avgpool_inside_vjp_x(gy, gx, kernel, stride):
     N, C, D, H, W = gx.shape
     Do, Ho, Wo = gy.shape[2], gy.shape[3], gy.shape[4]

@@ -40,13 +40,13 @@ FAST = dict(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 THREADS = max(1, config.NUMBA_NUM_THREADS)
 
 
-@njit(**FAST)
+@njit(**FAST, no_cpython_wrapper=True)
 def _tanh(v):
     # the forward's tanh of c_t, for recurrent_jvp.py (the same function gives the same values)
     return ftanh(v)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _chunk(p, parts, n):
     """Rows [lo, hi) of chunk p when n rows are split into `parts` contiguous chunks."""
     return p * n // parts, (p + 1) * n // parts
@@ -54,7 +54,7 @@ def _chunk(p, parts, n):
 
 # forward ------------------------------------------------------------------------------------
 
-@njit(**FAST)
+@njit(**FAST, no_cpython_wrapper=True)
 def _rnn_fwd_rows(x, wx, wh, b, relu, h0, reverse, col, out, h, hs, hprev, z):
     N, T, F = x.shape
     H = h.shape[1]
@@ -95,7 +95,7 @@ def rnn_fwd(x, wx, wh, b, relu, h0, reverse, col, out, h, hs, hprev, z):
                       hprev[lo:hi], z[lo:hi])
 
 
-@njit(**FAST)
+@njit(**FAST, no_cpython_wrapper=True)
 def _lstm_fwd_rows(x, wx, wh, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z):
     N, T, F = x.shape
     H = h.shape[1]
@@ -154,7 +154,7 @@ def lstm_fwd(x, wx, wh, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gate
 
 # backpropagation through time -----------------------------------------------------------------
 
-@njit(**FAST)
+@njit(**FAST, no_cpython_wrapper=True)
 def _rnn_vjp_rows(gout, col, reverse, wh, relu, hs, dh, dz, dzt):
     N, T, H = dz.shape
     for s in range(T):
@@ -187,7 +187,7 @@ def rnn_vjp_cell(gout, col, reverse, wh, relu, hs, dh, dz, dzt):
         _rnn_vjp_rows(gout[lo:hi], col, reverse, wh, relu, hs[lo:hi], dh[lo:hi], dz[lo:hi], dzt[lo:hi])
 
 
-@njit(**FAST)
+@njit(**FAST, no_cpython_wrapper=True)
 def _lstm_vjp_rows(gout, col, reverse, wh, peep, use_peep, gates, cs, c0, dh, dc, dz, dzt):
     N, T, G = dz.shape
     H = G // 4
@@ -261,7 +261,7 @@ def lstm_vjp_peep(dz, cs, c0, reverse, gp):
                 gp[2, j] += dz[n, t, 3 * H + j] * cs[n, t, j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _vjp_x_rows(dz, wx, gx, tmp):
     N, T, F = gx.shape
     tf = tmp.reshape(tmp.size)[:N * T * F]
