@@ -27,6 +27,19 @@ def use_sleeping_threads():
         config.THREADING_LAYER = "workqueue"
 
 
+def launch_threads():
+    """Start Numba's thread pool now, before any kernel is compiled or loaded from the cache. A
+    function that is not itself parallel but calls cached prange kernels (a whole-step train_step_c,
+    a conv kernel around its chunked helper) links code that refers to the pool's scheduling
+    symbols, which exist only once the pool is launched; Numba launches it when a parallel function
+    is compiled or called, not when one is linked. Without this a fresh process that compiled such a
+    function aborted ("LLVM ERROR: Symbol not found: allocate_sched") or, loading it from the cache,
+    crashed in its first call."""
+    import numba
+
+    numba.get_num_threads()
+
+
 def limit_blas(threads: int | None = None) -> int | None:
     """Set the thread count of the BLAS libraries Numba uses (not numpy's); returns it, or None
     when threadpoolctl is missing (then set OPENBLAS_NUM_THREADS=1 before starting Python)."""

@@ -62,3 +62,30 @@ def test_numba_cache_folder_follows_the_kernel_source(tmp_path):
     before = kernels.numba_cache_dir(copy)
     (copy / "conv.py").write_text((copy / "conv.py").read_text() + "\n# an edit\n")
     assert kernels.numba_cache_dir(copy) != before
+
+
+CONV = """netc: 1
+name: {name}
+inputs: {{image: [1, 6, 6], label: {{shape: [], dtype: int32}}}}
+layers: [{{conv2d: {{filters: 2, kernel: 3}}}}, relu, flatten, {{dense: {{units: 3, name: logits}}}}]
+loss: {{softmax_cross_entropy: {{logits: logits, labels: label}}}}
+"""
+
+
+def test_whole_step_tier_links_cached_parallel_kernels_in_new_processes(tmp_path):
+    # The conv kernels call prange helpers. A new process whose kernels all come from the cache
+    # compiles (then loads) a train_step_c that links them; Numba's thread pool must be running
+    # by then, or the compile aborts and the cached step crashes (netc/threads.py, launch_threads).
+    code = ("import sys, numpy as np, netc; net = netc.compile(%r, jit=sys.argv[1] == 'jit'); "
+            "x = np.linspace(-1, 1, 4 * 36, dtype=np.float32).reshape(4, 1, 6, 6); "
+            "print(net.train_step(image=x, label=np.arange(4, dtype=np.int32) %% 3), net.cache_hit)"
+            ) % CONV.format(name=f"conv_{tmp_path.name[-8:]}")
+    # kernels in the suite's Numba cache (compiled here if no test did yet), the networks in tmp_path
+    env = dict(os.environ, NUMBA_CACHE_DIR=kernels.numba_cache_dir(), NETC_CACHE_DIR=str(tmp_path))
+    runs = []
+    for tier in ("py", "jit", "jit"):
+        out = subprocess.run([sys.executable, "-c", code, tier], env=env, capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 0, (tier, out.returncode, out.stderr[-2000:])
+        runs.append(out.stdout.split())
+    assert [r[1] for r in runs] == ["False", "True", "True"]
+    assert runs[0][0] == runs[1][0] == runs[2][0]  # the same loss from both tiers

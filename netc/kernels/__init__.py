@@ -23,7 +23,7 @@ import os
 import pkgutil
 from pathlib import Path
 
-from ..threads import use_sleeping_threads
+from ..threads import launch_threads, use_sleeping_threads
 
 _HERE = Path(__file__).parent
 
@@ -67,3 +67,4 @@ def _use_private_numba_cache():
 
 _use_private_numba_cache()
 use_sleeping_threads()
+launch_threads()
