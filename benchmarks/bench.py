@@ -5,18 +5,16 @@
 
 Each workload trains with SGD (lr 0.01, momentum 0.9, weight decay 5e-4) on fixed seeded data in
 float32, after a warm-up; a time is the median over many steps. PyTorch eager runs the same graph
-op by op (netc.interop.pytorch) with the same parameters, in the same process and thread count.
-A framework that is not installed is reported as missing.
+op by op (netc.interop.pytorch) and JAX runs it as one jax.jit function (netc.interop.jax), with
+the same parameters, in the same process, interleaved with netc step by step. A framework that is
+not installed is reported as missing.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,8 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import netc  # noqa: E402
+from netc.interop import jax as jref  # noqa: E402
 from netc.interop import pytorch as tref  # noqa: E402
 
+from benchmarks import startup  # noqa: E402
 from benchmarks.workloads import SGD, WORKLOADS, load_graph, make_inputs  # noqa: E402,F401
 
 THREADS = 2
@@ -113,40 +113,55 @@ def torch_steps(net, N, T):
     return step, infer
 
 
+def jax_steps(net, N, T):
+    """JAX on the same graph and parameters, one jitted function per call: (train step, batch-1
+    forward), or None when JAX is not installed. Both are compiled here, so the timed calls
+    exclude JAX's compile time; each waits for its results (block_until_ready)."""
+    if not jref.available():
+        return None
+    import jax
+
+    jg = jref.JaxGraph(net.graph, random_ok=True)
+    train, infer = jg.train_step_fn(SGD), jg.infer_fn(net.infer_plan.outputs)
+    params, state = jg.arrays_from(net.params)
+    buffers = jax.tree_util.tree_map(jax.numpy.zeros_like, params)  # SGD's momentum
+    x = jax.device_put(make_inputs(net.graph, N, T))
+    x1 = jax.device_put(make_inputs(net.graph, 1, T))
+    keys = list(jax.random.split(jax.random.PRNGKey(0), 64))  # made up front: a new dropout mask per step
+
+    def step():
+        nonlocal params, buffers, state
+        params, buffers, state, loss = train(params, buffers, state, x, keys[0])
+        keys.append(keys.pop(0))
+        jax.block_until_ready((params, buffers, state, loss))
+
+    def forward():
+        return jax.block_until_ready(infer(params, state, x1))
+
+    step()  # jit compiles on the first call: the timed calls exclude it
+    forward()
+    return step, forward
+
+
 def bench_workload(spec, N, T, steps, b1=True):
-    """Times in seconds (None where a framework is missing) and netc's allocations per step."""
+    """Times in seconds (None where a framework is missing) and netc's allocations per step. netc,
+    PyTorch and JAX take turns step by step in one paired_times round, so all ratios share one load."""
     net, n_step, n_infer, py_step, allocs = netc_steps(spec, N, T)
-    ref = torch_steps(net, N, T)
-    if ref is None:
-        n_train, n_py = paired_times([n_step, py_step], steps)
-        t_train = t_infer = None
-        n_b1 = paired_times([n_infer], steps * 3)[0] if b1 else None
-    else:
-        n_train, t_train, n_py = paired_times([n_step, ref[0], py_step], steps)
-        n_b1, t_infer = paired_times([n_infer, ref[1]], steps * 3) if b1 else (None, None)
-    return {"netc": n_train, "torch": t_train, "py": n_py, "b1_netc": n_b1, "b1_torch": t_infer, "allocs": allocs}
+    on_torch, on_jax = torch_steps(net, N, T), jax_steps(net, N, T)  # (train step, batch-1 forward) or None
+    out = dict.fromkeys(["torch", "jax", "b1_netc", "b1_torch", "b1_jax"], None) | {"allocs": allocs}
+    out |= timed({"netc": n_step, "torch": on_torch and on_torch[0], "py": py_step,
+                  "jax": on_jax and on_jax[0]}, steps)
+    if b1:
+        infer = timed({"netc": n_infer, "torch": on_torch and on_torch[1],
+                       "jax": on_jax and on_jax[1]}, steps * 3)
+        out |= {"b1_" + k: t for k, t in infer.items()}
+    return out
 
 
-def compile_times(spec, N, T):
-    """Cold (empty caches) and warm (cache hit) compile, each in a new process, to a first step done."""
-    script = (
-        "import time, resource, sys, json; t0 = time.perf_counter()\n"
-        "sys.path.insert(0, %r)\n"
-        "from netc.runtime import Network\n"
-        "from benchmarks.workloads import make_inputs, load_graph\n"
-        "net = Network(load_graph(%r), jit=True); x = make_inputs(net.graph, %d, %r); net.train_step(**x)\n"
-        "print(json.dumps({'seconds': time.perf_counter() - t0, 'hit': net.cache_hit,"
-        " 'rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
-    ) % (str(ROOT), spec, N, T)
-    with tempfile.TemporaryDirectory() as d:
-        env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(d, "numba"), NETC_CACHE_DIR=os.path.join(d, "netc"))
-        runs = []
-        for _ in range(2):
-            out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT)
-            if out.returncode != 0:
-                raise RuntimeError(out.stderr[-2000:])
-            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return runs[0], runs[1]
+def timed(fns, steps):
+    """paired_times of the functions present (a missing framework's is None), by name."""
+    present = {k: fn for k, fn in fns.items() if fn is not None}
+    return dict(zip(present, paired_times(list(present.values()), steps)))
 
 
 def gemm_roof(sizes=(256, 512, 1024, 2048), threads=THREADS):
@@ -192,6 +207,37 @@ def _reset_blas():
 blas_threads.reset = _reset_blas
 
 
+def jax_pool_threads():
+    """Threads of XLA's CPU pool (named tf_XLAEigen) in this process, or 'n/a' where /proc cannot say."""
+    if not jref.available():
+        return "n/a"
+    try:
+        tasks = Path("/proc/self/task")
+        return sum((t / "comm").read_text().strip() == "tf_XLAEigen" for t in tasks.iterdir())
+    except OSError:
+        return "n/a"
+
+
+def startup_row(spec, N, T):
+    """New-process columns (benchmarks/startup.py): netc's cold, warm and new-spec times to a first
+    finished training step and its peak memory, each also as a ratio to PyTorch eager's import to
+    first step."""
+    runs = startup.netc_startup(spec, N, T)
+    ref = startup.torch_startup(spec, N, T)
+    sec = {k: r["seconds"] for k, r in runs.items()}
+    rss = max(r["rss_mib"] for r in runs.values())
+    return {"cold_s": f"{sec['cold']:.1f}", "warm_s": f"{sec['warm']:.2f}", "new_spec_s": f"{sec['new_spec']:.2f}",
+            "new_spec_jit_s": f"{sec['new_spec_jit']:.1f}", "torch_start_s": fmt_s(ref and ref["seconds"]),
+            "warm_ratio": ratio(sec["warm"], ref and ref["seconds"]),
+            "new_spec_ratio": ratio(sec["new_spec"], ref and ref["seconds"]),
+            "rss_mib": f"{rss:.0f}", "torch_rss_mib": fmt_s(ref and ref["rss_mib"], "{:.0f}"),
+            "rss_ratio": ratio(rss, ref and ref["rss_mib"])}
+
+
+def fmt_s(v, form="{:.2f}"):
+    return "missing" if v is None else form.format(v)
+
+
 def fmt_ms(t):
     return "missing" if t is None else f"{t * 1e3:.3f}"
 
@@ -214,13 +260,14 @@ def main(argv=None):
         print(f"{wid} ...", file=sys.stderr, flush=True)
         r = bench_workload(spec, N, T, steps, b1)
         row = {"workload": wid, "netc_ms": fmt_ms(r["netc"]), "torch_ms": fmt_ms(r["torch"]),
-               "ratio": ratio(r["netc"], r["torch"]), "py_tier_ms": fmt_ms(r["py"]), "allocs": f"{r['allocs']:g}",
-               "b1_netc_ms": fmt_ms(r["b1_netc"]) if b1 else "", "b1_torch_ms": fmt_ms(r["b1_torch"]) if b1 else "",
-               "b1_ratio": ratio(r["b1_netc"], r["b1_torch"]) if b1 else ""}
+               "ratio": ratio(r["netc"], r["torch"]), "jax_ms": fmt_ms(r["jax"]),
+               "ratio_jax": ratio(r["netc"], r["jax"]), "py_tier_ms": fmt_ms(r["py"]), "allocs": f"{r['allocs']:g}"}
+        if b1:
+            row.update(b1_netc_ms=fmt_ms(r["b1_netc"]), b1_torch_ms=fmt_ms(r["b1_torch"]),
+                       b1_ratio=ratio(r["b1_netc"], r["b1_torch"]), b1_jax_ms=fmt_ms(r["b1_jax"]),
+                       b1_ratio_jax=ratio(r["b1_netc"], r["b1_jax"]))
         if not args.quick:
-            cold, warm = compile_times(spec, N, T)
-            row.update(cold_s=f"{cold['seconds']:.1f}", warm_s=f"{warm['seconds']:.2f}",
-                       rss_mib=f"{warm['rss_mib']:.0f}")
+            row.update(startup_row(spec, N, T))
         rows.append(row)
         print("   " + "  ".join(f"{k}={v}" for k, v in row.items() if k != "workload"), file=sys.stderr)
     sizes = (256, 512) if args.quick else (256, 512, 1024, 2048)
@@ -239,15 +286,7 @@ def write_results(path, rows, roof, share, quick):
         torch_version = torch.__version__
     except ImportError:
         torch_version = "missing"
-    try:
-        import jax  # noqa: F401
-
-        jax_note = "installed but not yet benchmarked"
-    except ImportError:
-        jax_note = "missing"
-    cols = ["workload", "netc_ms", "torch_ms", "ratio", "py_tier_ms", "b1_netc_ms", "b1_torch_ms", "b1_ratio", "allocs",
-            "cold_s", "warm_s", "rss_mib"]
-    cols = [c for c in cols if any(c in r for r in rows)]
+    jax_version = jref.jax.__version__ if jref.available() else "missing"
     lines = [
         "# Benchmark results",
         "",
@@ -255,27 +294,48 @@ def write_results(path, rows, roof, share, quick):
         "",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         f"- versions: Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
-        f"torch {torch_version}, jax {jax_note}",
-        f"- threads: PyTorch {THREADS}; netc's BLAS {blas_threads()} (netc/threads.py: one level of parallelism); "
-        "float32; training step = forward + backward + SGD(momentum 0.9, wd 5e-4) on both sides",
+        f"torch {torch_version}, jax {jax_version}",
+        f"- threads: PyTorch {THREADS} (OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}: unset "
+        "leaves PyTorch's default, whose idle threads spin; on a busy machine they slow every turn in the round, "
+        "so run this on a quiet one); netc's BLAS "
+        f"{blas_threads()} (netc/threads.py: one level of parallelism); JAX not set: XLA's CPU client has no "
+        "supported thread-count setting (XLA_FLAGS offers only --xla_cpu_multi_thread_eigen, on or off), and sizes "
+        f"its pool to the cores this process may use ({jax_pool_threads()} tf_XLAEigen threads counted at the end); "
+        "float32; training step = forward + backward + SGD(momentum 0.9, wd 5e-4) on every side",
         "- netc_ms = the compiled tier (Network(jit=True): one @njit call per step); py_tier_ms = the Python "
         "driver tier (jit=False) for comparison",
-        "- ratio = netc / PyTorch eager (below 1 means netc is faster); b1 = batch-1 forward latency",
+        "- ratio = netc / PyTorch eager, ratio_jax = netc / JAX jit (below 1 means netc is faster); b1 = batch-1 "
+        "forward latency; JAX's times exclude its jit compile (done in the warm-up), inputs are on its device "
+        "beforehand, and each call waits for its results (block_until_ready); JAX's dropout (W5) draws its own "
+        "masks",
         "- allocs = Numba runtime allocations per warm training step",
-        "- cold_s / warm_s = new process to first finished training step, empty caches / cache hit",
+        "- startup (a new process to a first finished training step; benchmarks/startup.py): cold_s = empty "
+        "caches, warm_s = cache hit, both in the compiled tier; new_spec_s = a network not seen before whose kernels "
+        "are cached (the default kernel-library tier; new_spec_jit_s: the compiled tier, which compiles its step); "
+        "torch_start_s = PyTorch eager from import to its first step; rss = peak resident memory of those processes",
         f"- load average at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())} (other processes on "
         "these cores slow 2-thread runs most: PyTorch's OpenMP and the 2-thread roof)",
-        "",
-        "| " + " | ".join(cols) + " |",
-        "| " + " | ".join("---" for _ in cols) + " |",
     ]
-    for r in rows:
-        lines.append("| " + " | ".join(r.get(c, "") for c in cols) + " |")
+    lines += _table(rows, STEP_COLUMNS)
+    if any("cold_s" in r for r in rows):
+        lines += _table(rows, STARTUP_COLUMNS)
     roofs = ", ".join(f"{v:.1f} GFLOP/s on {k} thread{'s' if k > 1 else ''}" for k, v in roof.items())
     lines += ["", f"float32 GEMM roof (numpy @, square {', '.join(map(str, ROOF_SIZES if not quick else ROOF_SIZES[:2]))}): "
               f"{roofs}; netc's dense kernel at 1024^3 (on netc's {blas_threads()} BLAS thread(s)) reaches "
               f"{share * 100:.0f}% of the roof at that thread count", ""]
     Path(path).write_text("\n".join(lines))
+
+
+STEP_COLUMNS = ["workload", "netc_ms", "torch_ms", "ratio", "jax_ms", "ratio_jax", "py_tier_ms", "b1_netc_ms",
+                "b1_torch_ms", "b1_ratio", "b1_jax_ms", "b1_ratio_jax", "allocs"]
+STARTUP_COLUMNS = ["workload", "cold_s", "warm_s", "new_spec_s", "new_spec_jit_s", "torch_start_s", "warm_ratio",
+                   "new_spec_ratio", "rss_mib", "torch_rss_mib", "rss_ratio"]
+
+
+def _table(rows, columns):
+    cols = [c for c in columns if any(c in r for r in rows)]
+    lines = ["", "| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
+    return lines + ["| " + " | ".join(r.get(c, "") for c in cols) + " |" for r in rows]
 
 
 if __name__ == "__main__":

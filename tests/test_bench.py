@@ -1,4 +1,4 @@
-"""benchmarks/bench.py runs: its functions at tiny settings, with PyTorch present and absent.
+"""benchmarks/bench.py runs: its functions at tiny settings, with PyTorch and JAX present and absent.
 
 Nothing here asserts a time: shared machines drift; the numbers live in benchmarks/RESULTS.md.
 """
@@ -28,6 +28,27 @@ def test_workload_with_reference(bench):
     r = bench.bench_workload("specs/mlp_digits.yaml", 4, None, steps=2, b1=True)
     assert r["netc"] > 0 and r["torch"] > 0 and r["py"] > 0 and r["b1_netc"] > 0 and r["b1_torch"] > 0
     assert r["allocs"] == 0  # the compiled tier allocates nothing once warm
+
+
+def test_workload_with_jax(bench):
+    if not bench.jref.available():
+        pytest.skip("JAX is not installed")
+    r = bench.bench_workload("specs/mlp_digits.yaml", 4, None, steps=2, b1=True)
+    assert r["netc"] > 0 and r["jax"] > 0 and r["b1_jax"] > 0
+    assert bench.ratio(r["netc"], r["jax"]).endswith("x")
+
+
+def test_missing_jax_is_reported(bench, monkeypatch, tmp_path):
+    monkeypatch.setattr(bench.jref, "available", lambda: False)
+    r = bench.bench_workload("specs/autoencoder_digits.yaml", 4, None, steps=2, b1=False)
+    assert r["jax"] is None and r["b1_jax"] is None and r["netc"] > 0
+    row = {"workload": "W6", "netc_ms": bench.fmt_ms(r["netc"]), "jax_ms": bench.fmt_ms(r["jax"]),
+           "ratio_jax": bench.ratio(r["netc"], r["jax"])}
+    assert row["jax_ms"] == "missing" and row["ratio_jax"] == "n/a"
+    out = tmp_path / "RESULTS.md"
+    bench.write_results(out, [row], {1: 100.0, 2: 190.0}, 0.9, quick=True)
+    text = out.read_text()
+    assert "jax missing" in text and "| W6 | " in text and "| missing | n/a |" in text
 
 
 def test_missing_framework_is_reported(bench, monkeypatch, tmp_path):
@@ -61,3 +82,18 @@ def test_main_quick_writes_results(bench, tmp_path, monkeypatch):
     bench.main(["--quick", "--out", str(out)])
     text = out.read_text()
     assert "W1 mlp-digits" in text and "py_tier_ms" in text
+    assert "ratio_jax" in text and "b1_ratio_jax" in text
+
+
+def test_startup_columns_in_new_processes(bench, monkeypatch, tmp_path):
+    # the real subprocesses (cold, warm, new spec in both tiers) on a small network; PyTorch's
+    # startup reported missing where it is not installed (as here, patched)
+    monkeypatch.setattr(bench.tref, "available", lambda: False)
+    row = bench.startup_row("specs/autoencoder_digits.yaml", 4, None)
+    assert float(row["cold_s"]) > 0 and float(row["warm_s"]) > 0 and float(row["new_spec_s"]) > 0
+    assert float(row["new_spec_jit_s"]) > 0 and float(row["rss_mib"]) > 0
+    assert row["torch_start_s"] == "missing" and row["warm_ratio"] == "n/a" and row["rss_ratio"] == "n/a"
+    out = tmp_path / "R.md"
+    bench.write_results(out, [{"workload": "W6", "netc_ms": "0.1", **row}], {1: 100.0, 2: 190.0}, 0.9, quick=False)
+    text = out.read_text()
+    assert "new_spec_s" in text and "torch_rss_mib" in text and text.count("| W6 |") == 2
