@@ -2,6 +2,11 @@
 
 `mean` and `invstd` (C,) are saved by the forward for the VJP: the batch's statistics in
 training, the running ones in eval, so one VJP kernel serves both modes.
+
+The loops run per channel over flat unsigned offsets (the views are C-contiguous), one example's
+S values at a time, and the sums may reassociate so that LLVM vectorizes them: W4's 3 batch norms
+at 16 x 32 x 32, N32, took 0.69 ms each forward with scalar sums. One channel's values (N*S) stay
+in L2 between its passes.
 """
 from __future__ import annotations
 
@@ -10,24 +15,29 @@ from numba import njit
 
 ZERO = np.float32(0)
 ONE = np.float32(1)
+# reassoc vectorizes the sums; no arcp/afn, so 1/sqrt stays exact (float64 checks at 1e-12)
+SUMS = {"reassoc", "nsz", "contract"}
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=SUMS)
 def batchnorm_fwd(x, gamma, beta, running_mean, running_var, y, mean, invstd, eps, momentum, training):
     N, C, S = x.shape
     M = N * S
     count = x.dtype.type(M)  # exact below 2**24 values per channel; keeps float32 math in float32
+    xf, yf = x.reshape(-1), y.reshape(-1)
     for c in range(C):
         if training:
             acc = ZERO
             for n in range(N):
+                o = (n * C + c) * S
                 for s in range(S):
-                    acc += x[n, c, s]
+                    acc += xf[np.uintp(o + s)]
             m = acc / count
             acc = ZERO  # two passes: the variance from centred values, not E[x^2] - m^2
             for n in range(N):
+                o = (n * C + c) * S
                 for s in range(S):
-                    d = x[n, c, s] - m
+                    d = xf[np.uintp(o + s)] - m
                     acc += d * d
             var = acc / count
             # running_var takes the unbiased variance, as PyTorch does
@@ -43,46 +53,50 @@ def batchnorm_fwd(x, gamma, beta, running_mean, running_var, y, mean, invstd, ep
         scale = gamma[c] * inv
         shift = beta[c] - m * scale
         for n in range(N):
+            o = (n * C + c) * S
             for s in range(S):
-                y[n, c, s] = x[n, c, s] * scale + shift
+                yf[np.uintp(o + s)] = xf[np.uintp(o + s)] * scale + shift
+
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, fastmath=SUMS)
+def _sums(xf, gf, N, C, S, c, m):
+    """sum(gy) and sum(gy * (x - m)) over channel c."""
+    sg = ZERO
+    sgx = ZERO
+    for n in range(N):
+        o = (n * C + c) * S
+        for s in range(S):
+            g = gf[np.uintp(o + s)]
+            sg += g
+            sgx += g * (xf[np.uintp(o + s)] - m)
+    return sg, sgx
+
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, fastmath=SUMS)
+def _input_grad(xf, gf, gxf, N, C, S, c, m, inv, scale, g_mean, gx_mean):
+    """gx += scale * (gy - g_mean - xhat * gx_mean) over channel c, xhat = (x - m) * inv."""
+    for n in range(N):
+        o = (n * C + c) * S
+        for s in range(S):
+            i = np.uintp(o + s)
+            xhat = (xf[i] - m) * inv
+            gxf[i] += scale * (gf[i] - g_mean - xhat * gx_mean)
 
 
 @njit(cache=True, nogil=True)
-def batchnorm_vjp_x(x, gy, gamma, mean, invstd, gx, training):
-    """Training: gx += gamma*invstd*(gy - mean(gy) - xhat*mean(gy*xhat)); eval: gx += gamma*invstd*gy."""
+def batchnorm_vjp(x, gy, gamma, mean, invstd, gx, ggamma, gbeta, training):
+    """ggamma += sum(gy * xhat), gbeta += sum(gy) per channel (both modes), and unless gx is None
+    gx += gamma*invstd*(gy - mean(gy) - xhat*mean(gy*xhat)) in training, gamma*invstd*gy in eval.
+    One kernel: the sums read x and gy once for both (Numba prunes the gx branch when it is None)."""
     N, C, S = x.shape
     count = x.dtype.type(N * S)
+    xf, gf = x.reshape(-1), gy.reshape(-1)
     for c in range(C):
         m, inv = mean[c], invstd[c]
-        scale = gamma[c] * inv
-        g_mean = ZERO
-        gx_mean = ZERO
-        if training:  # the batch statistics depend on x too
-            for n in range(N):
-                for s in range(S):
-                    g = gy[n, c, s]
-                    g_mean += g
-                    gx_mean += g * (x[n, c, s] - m) * inv
-            g_mean = g_mean / count
-            gx_mean = gx_mean / count
-        for n in range(N):
-            for s in range(S):
-                xhat = (x[n, c, s] - m) * inv
-                gx[n, c, s] += scale * (gy[n, c, s] - g_mean - xhat * gx_mean)
-
-
-@njit(cache=True, nogil=True)
-def batchnorm_vjp_gamma_beta(x, gy, mean, invstd, ggamma, gbeta):
-    """ggamma += sum(gy * xhat), gbeta += sum(gy), per channel (the same in both modes)."""
-    N, C, S = x.shape
-    for c in range(C):
-        m, inv = mean[c], invstd[c]
-        sg = ZERO
-        sgx = ZERO
-        for n in range(N):
-            for s in range(S):
-                g = gy[n, c, s]
-                sg += g
-                sgx += g * (x[n, c, s] - m) * inv
-        ggamma[c] += sgx
+        sg, sgx = _sums(xf, gf, N, C, S, c, m)
+        ggamma[c] += sgx * inv
         gbeta[c] += sg
+        if gx is not None:  # in training the batch statistics depend on x too
+            g_mean = sg / count if training else ZERO
+            gx_mean = sgx * inv / count if training else ZERO
+            _input_grad(xf, gf, gx.reshape(-1), N, C, S, c, m, inv, gamma[c] * inv, g_mean, gx_mean)

@@ -88,7 +88,7 @@ class Binary(Op):
     def _views(self, node, names):
         a, b = node.in_types
         gs = groups(a, b)
-        gs += [[]] * (KERNEL_RANK - len(gs))
+        gs = [[]] * (KERNEL_RANK - len(gs)) + gs  # leading 1s: the kernels' inner loop is the last group
         rank = node.type.rank
         shapes = [padded(a, rank), padded(b, rank), node.type.shape]
         return [view(n, s, gs) if n else None for n, s in zip(names, shapes)]

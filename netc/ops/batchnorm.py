@@ -61,15 +61,13 @@ class BatchNorm(Op):
                 f"{e.lit(a['momentum'])}, training)"]
 
     def emit_vjp(self, node, e):
-        x, gy, lines = flat(e.x[0]), flat(e.gy), []
-        if e.gx[0]:
-            lines.append(f"batchnorm_vjp_x({x}, {gy}, {e.p['gamma']}, {e.ws['mean']}, {e.ws['invstd']}, "
-                         f"{flat(e.gx[0])}, training)")
-        gg, gb = e.gp.get("gamma"), e.gp.get("beta")
-        if gg or gb:
-            lines.append(f"batchnorm_vjp_gamma_beta({x}, {gy}, {e.ws['mean']}, {e.ws['invstd']}, "
-                         f"{gg or e.ws['unused']}, {gb or e.ws['unused']})")
-        return lines
+        gx, gg, gb = e.gx[0], e.gp.get("gamma"), e.gp.get("beta")
+        if not (gx or gg or gb):
+            return []
+        # one kernel: the sums the input's and the parameters' gradients share read x and gy once;
+        # a frozen gamma's or beta's gradient goes to `unused`, a missing gx is None
+        return [f"batchnorm_vjp({flat(e.x[0])}, {flat(e.gy)}, {e.p['gamma']}, {e.ws['mean']}, {e.ws['invstd']}, "
+                f"{flat(gx) if gx else None}, {gg or e.ws['unused']}, {gb or e.ws['unused']}, training)"]
 
     def emit_jvp(self, node, e):
         # the running statistics carry no tangent; a zero tangent passes a flag and a stand-in array

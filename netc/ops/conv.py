@@ -78,7 +78,7 @@ class Conv(Op):
                 "tmp": ((filters, "N", out), y.dtype),  # conv_jvp_w's scratch
                 "gcol": ((ck, out), y.dtype),  # conv_jvp_x's scratch
                 "gcols": ((chunks, ck, out), y.dtype),
-                "gw_parts": ((chunks, filters, ck), y.dtype)}
+                "gw_parts": ((chunks, ck, filters), y.dtype)}  # transposed (kernels/conv.py)
 
     def emit_forward(self, node, e):
         b = e.p["bias"] if node.attrs["bias"] else "None"
