@@ -1,11 +1,14 @@
 """The compile cache: one generated module per network, at a stable path named by a hash.
 
-The key covers the canonical graph, the dtype, netc's version, Numba's version and the source of
-the kernel library (Numba does not invalidate a cached function when a callee in another file
-changes, so the kernels' source is part of the name). `NETC_CACHE_DIR` moves the cache.
+The key covers the canonical graph, the dtype, netc's version, Numba's version, the source of the
+kernel library (Numba does not invalidate a cached function when a callee in another file
+changes, so the kernels' source is part of the name) and the source of the rest of netc (the ops
+emit the generated lines and the plan and codegen arrange them: an edit there, without a new
+version, must not reuse a module generated before it). `NETC_CACHE_DIR` moves the cache.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -35,11 +38,31 @@ def canonical(graph) -> str:
     return json.dumps([graph.name, graph.dtype, graph.inputs, graph.outputs, graph.losses, nodes])
 
 
+def compiler_hash(root=None) -> str:
+    """A hash of netc's own source outside the kernel library (which kernels.source_hash covers)."""
+    return _source_hash(Path(root)) if root else _installed_hash()
+
+
+@functools.lru_cache(maxsize=None)
+def _installed_hash() -> str:
+    return _source_hash(Path(__file__).parent)
+
+
+def _source_hash(root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] != "kernels":
+            h.update(str(rel).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def key_for(graph, extra="") -> str:
     from . import __version__
 
     h = hashlib.sha256()
-    for part in (canonical(graph), __version__, numba.__version__, kernels.source_hash(), extra):
+    for part in (canonical(graph), __version__, numba.__version__, kernels.source_hash(), compiler_hash(), extra):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:20]

@@ -46,6 +46,22 @@ def test_key_covers_kernel_source(monkeypatch):
     assert cache.key_for(graph) != key
 
 
+def test_an_edited_op_changes_the_key(tmp_path, monkeypatch):
+    # the ops emit the generated lines: an edit there must not reuse a module generated before it
+    copy = tmp_path / "netc"
+    shutil.copytree(Path(netc.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = cache.compiler_hash(copy)
+    (copy / "ops" / "dense.py").write_text((copy / "ops" / "dense.py").read_text() + "\n# an edit\n")
+    edited = cache.compiler_hash(copy)
+    assert edited != before
+    (copy / "kernels" / "dense.py").write_text("# the kernel library has its own hash\n")
+    assert cache.compiler_hash(copy) == edited
+    graph = netc.parse(SPEC)
+    key = cache.key_for(graph)
+    monkeypatch.setattr(cache, "compiler_hash", lambda *a: "edited")
+    assert cache.key_for(graph) != key
+
+
 def test_generated_module_lives_at_a_stable_path(tmp_path, monkeypatch):
     monkeypatch.setenv("NETC_CACHE_DIR", str(tmp_path))
     net = netc.compile(SPEC)
