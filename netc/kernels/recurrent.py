@@ -1,10 +1,10 @@
 """Kernels of rnn and lstm: one call runs one direction of one layer over the whole sequence.
 
 Layouts (all C-contiguous): x and the layer output are N x T x F, batch-major, so the input
-projection of every step is one GEMM. Saved tensors are indexed by time t (not by step), so the
-weight gradients are one GEMM each over all N*T rows. The running state h, c (N x H) is
-contiguous because it is the left operand of the per-step recurrent GEMM. The reverse direction
-walks t = T-1 .. 0; `col` is where its units sit in the output's feature axis.
+projection of every step is one GEMM (or a gather, below). Saved tensors are indexed by time t
+(not by step), so the weight gradients are one GEMM each over all N*T rows. The running state
+h, c (N x H) is contiguous because it is the left operand of the per-step recurrent GEMM. The
+reverse direction walks t = T-1 .. 0; `col` is where its units sit in the output's feature axis.
 
 Threads: the examples of a batch never meet in the recurrence, so the forward and the
 backpropagation through time split the batch into contiguous chunks, one per Numba thread
@@ -17,13 +17,20 @@ vectorizes them) with the vectorizable float32 exp/tanh of fastmath.py. Measured
 H128), CPU time on one thread: forward 9.2 -> 4.9 ms (of which 3.2 ms are the 64 recurrent GEMMs
 and 1.1 ms the input projection), BPTT 5.0 -> 3.9 ms; the W3 training step on 2 cores went from
 20.3 to 10.9 ms. float32 stays float32: constants are np.float32 values exact in float32.
+
+The lstm's per-step GEMMs are _gemm_nt (register tiles, no packing) rather than BLAS calls
+(the rnn keeps BLAS: its rounding, and so examples/rnn_gradients.py's chaotic training runs,
+stay as they were), and an input that is mostly zeros (one_hot ids) is projected by gathering
+rows of wx, its gradient by scattering rows of dz: on W3, CPU time on one thread, interleaved
+with the BLAS versions, forward 5.4 -> 3.0-3.6 ms, BPTT 4.7 -> 2.7-3.3 ms, wx's gradient 1.7 ->
+0.32 ms; the training step's CPU time 20.3 -> 12.5 ms.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import config, njit, prange
 
-from .fastmath import FASTMATH, fsigmoid, ftanh
+from .fastmath import FASTMATH, REDUCE, fsigmoid, ftanh
 
 __all__ = [
     "rnn_fwd", "rnn_vjp_cell", "lstm_fwd", "lstm_vjp_cell", "lstm_vjp_peep",
@@ -52,13 +59,159 @@ def _chunk(p, parts, n):
     return p * n // parts, (p + 1) * n // parts
 
 
+# the per-step recurrent GEMM ------------------------------------------------------------------
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, fastmath=REDUCE, error_model="numpy")
+def _gemm_nt(a, bt, c):
+    """c (M x G) = a (M x K) bt^T, bt G x K: every entry a dot product of two contiguous rows.
+    Tiles of 4 rows x 2 columns (8 vector accumulators; 6 loads per 8 FMAs). On W3's per-thread
+    step (16 x 128 times 128 x 512) 2x faster than the BLAS call, which packs the whole weight
+    matrix on every call."""
+    M, K = a.shape
+    G = bt.shape[0]
+    G2 = G - G % 2
+    r = 0
+    while r + 4 <= M:
+        a0, a1, a2, a3 = a[r], a[r + 1], a[r + 2], a[r + 3]
+        for j in range(0, G2, 2):
+            b0, b1 = bt[j], bt[j + 1]
+            s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = ZERO
+            for k in range(K):
+                s00 += a0[k] * b0[k]
+                s01 += a0[k] * b1[k]
+                s10 += a1[k] * b0[k]
+                s11 += a1[k] * b1[k]
+                s20 += a2[k] * b0[k]
+                s21 += a2[k] * b1[k]
+                s30 += a3[k] * b0[k]
+                s31 += a3[k] * b1[k]
+            c[r, j], c[r, j + 1] = s00, s01
+            c[r + 1, j], c[r + 1, j + 1] = s10, s11
+            c[r + 2, j], c[r + 2, j + 1] = s20, s21
+            c[r + 3, j], c[r + 3, j + 1] = s30, s31
+        r += 4
+    for i in range(r, M):
+        ai = a[i]
+        for j in range(0, G2, 2):
+            b0, b1 = bt[j], bt[j + 1]
+            s0 = s1 = ZERO
+            for k in range(K):
+                s0 += ai[k] * b0[k]
+                s1 += ai[k] * b1[k]
+            c[i, j], c[i, j + 1] = s0, s1
+    if G2 < G:
+        for i in range(M):
+            s0 = ZERO
+            for k in range(K):
+                s0 += a[i, k] * bt[G2, k]
+            c[i, G2] = s0
+
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
+def _transpose(w, wt):
+    """wt = w^T (the forward's wh as _gemm_nt's G x H operand), in 16 x 16 blocks."""
+    K, G = w.shape
+    for k0 in range(0, K, 16):
+        for j0 in range(0, G, 16):
+            for j in range(j0, min(j0 + 16, G)):
+                for k in range(k0, min(k0 + 16, K)):
+                    wt[j, k] = w[k, j]
+
+
+# input projection: a GEMM, or rows of wx when x is mostly zeros (one_hot ids) ---------------
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
+def _sparse(x2):
+    """True when at most 1/8 of x2's entries are nonzero (one-hot rows: 1/F): then a row gather
+    or scatter of wx beats a GEMM that multiplies the zeros. Stops counting once past the bound,
+    so a dense x pays a scan of about 1/8 of itself."""
+    limit = x2.size // 8
+    count = 0
+    R, F = x2.shape
+    for r in range(R):
+        for f in range(F):
+            if x2[r, f] != ZERO:
+                count += 1
+        if count > limit:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
+def _nonzeros(xrow):
+    """(how many entries of xrow are nonzero, the sum of their indices): the index of the one
+    nonzero of a one-hot row, found by a vectorized pass rather than a branch per entry."""
+    count = 0
+    where = 0
+    for f in range(xrow.shape[0]):
+        nz = xrow[f] != ZERO
+        count += nz
+        where += f if nz else 0
+    return count, where
+
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, fastmath=FASTMATH, error_model="numpy")
+def _project_row(xrow, wx, orow):
+    """orow = xrow wx as a sum of the rows of wx at xrow's nonzeros (one per step for one_hot).
+    Done step by step in the forward: the all-steps projection's N x T x 4H output is written
+    once more than the gates need (4 MB on W3, memory-bound)."""
+    G = orow.shape[0]
+    count, f = _nonzeros(xrow)
+    if count == 1:
+        v = xrow[f]
+        wrow = wx[f]
+        for j in range(G):
+            orow[j] = v * wrow[j]
+        return
+    for j in range(G):
+        orow[j] = ZERO
+    if count > 1:
+        for f in range(xrow.shape[0]):
+            v = xrow[f]
+            if v != ZERO:
+                wrow = wx[f]
+                for j in range(G):
+                    orow[j] += v * wrow[j]
+
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True, fastmath=FASTMATH, error_model="numpy")
+def _project_back(a2, d2, out):
+    """out = a2^T d2 (F x G from R x F and R x G); a scatter-add of d2's rows when a2 is sparse."""
+    if not _sparse(a2):
+        np.dot(a2.T, d2, out)
+        return
+    R, F = a2.shape
+    G = d2.shape[1]
+    for f in range(F):
+        for j in range(G):
+            out[f, j] = ZERO
+    for r in range(R):
+        arow = a2[r]
+        drow = d2[r]
+        count, f = _nonzeros(arow)
+        if count == 1:
+            v = arow[f]
+            orow = out[f]
+            for j in range(G):
+                orow[j] += v * drow[j]
+        elif count > 1:
+            for f in range(F):
+                v = arow[f]
+                if v != ZERO:
+                    orow = out[f]
+                    for j in range(G):
+                        orow[j] += v * drow[j]
+
+
 # forward ------------------------------------------------------------------------------------
 
 @njit(**FAST, no_cpython_wrapper=True)
 def _rnn_fwd_rows(x, wx, wh, b, relu, h0, reverse, col, out, h, hs, hprev, z):
     N, T, F = x.shape
     H = h.shape[1]
-    np.dot(x.reshape(N * T, F), wx, hs.reshape(N * T, H))  # every step's input term at once
+    sparse = _sparse(x.reshape(N * T, F))
+    if not sparse:
+        np.dot(x.reshape(N * T, F), wx, hs.reshape(N * T, H))  # every step's input term at once
     for n in range(N):
         for j in range(H):
             h[n, j] = h0[n, j]
@@ -68,6 +221,8 @@ def _rnn_fwd_rows(x, wx, wh, b, relu, h0, reverse, col, out, h, hs, hprev, z):
         for n in range(N):
             for j in range(H):
                 hprev[n, t, j] = h[n, j]
+            if sparse:
+                _project_row(x[n, t], wx, hs[n, t])
             orow = out[n, t, col:col + H]  # a view: out[n, t, col + j] would not vectorize (col may be < 0)
             for j in range(H):
                 a = hs[n, t, j] + z[n, j] + b[j]
@@ -96,18 +251,25 @@ def rnn_fwd(x, wx, wh, b, relu, h0, reverse, col, out, h, hs, hprev, z):
 
 
 @njit(**FAST, no_cpython_wrapper=True)
-def _lstm_fwd_rows(x, wx, wh, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z):
+def _lstm_fwd_rows(x, wx, w, nt, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z):
     N, T, F = x.shape
     H = h.shape[1]
-    np.dot(x.reshape(N * T, F), wx, gates.reshape(N * T, 4 * H))
+    sparse = _sparse(x.reshape(N * T, F))
+    if not sparse:
+        np.dot(x.reshape(N * T, F), wx, gates.reshape(N * T, 4 * H))
     for n in range(N):
         for j in range(H):
             h[n, j] = h0[n, j]
             c[n, j] = c0[n, j]
     for s in range(T):
         t = T - 1 - s if reverse else s
-        np.dot(h, wh, z)
+        if nt:  # w is wh^T
+            _gemm_nt(h, w, z)
+        else:
+            np.dot(h, w, z)
         for n in range(N):
+            if sparse:
+                _project_row(x[n, t], wx, gates[n, t])
             # one pass per gate group, each over a few arrays, so every loop vectorizes
             if use_peep:
                 for j in range(H):
@@ -137,18 +299,23 @@ def _lstm_fwd_rows(x, wx, wh, b, peep, use_peep, h0, c0, reverse, col, out, h, c
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def lstm_fwd(x, wx, wh, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z):
+def lstm_fwd(x, wx, wh, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z, wt):
     """One LSTM direction; gates i, f, g, o in blocks of H. Peepholes: i, f see c_{t-1}, o sees
     c_t. h, c run from h0, c0 to the final state. Saved: gates (N x T x 4H, after activation),
-    hprev (h_{t-1}), cs (c_t). z is N x 4H scratch. `peep` is read only when use_peep."""
+    hprev (h_{t-1}), cs (c_t). z is N x 4H scratch, wt 4H x H scratch (for wh^T). `peep` is
+    read only when use_peep."""
     N = x.shape[0]
+    if N == 1:  # one row a step: BLAS's GEMV, as fast as _gemm_nt without the transpose
+        _lstm_fwd_rows(x, wx, wh, False, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z)
+        return
+    _transpose(wh, wt)
     parts = min(N, THREADS)
     if parts == 1:
-        _lstm_fwd_rows(x, wx, wh, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z)
+        _lstm_fwd_rows(x, wx, wt, True, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z)
         return
     for p in prange(parts):
         lo, hi = _chunk(p, parts, N)
-        _lstm_fwd_rows(x[lo:hi], wx, wh, b, peep, use_peep, h0[lo:hi], c0[lo:hi], reverse, col, out[lo:hi],
+        _lstm_fwd_rows(x[lo:hi], wx, wt, True, b, peep, use_peep, h0[lo:hi], c0[lo:hi], reverse, col, out[lo:hi],
                        h[lo:hi], c[lo:hi], gates[lo:hi], hprev[lo:hi], cs[lo:hi], z[lo:hi])
 
 
@@ -227,7 +394,7 @@ def _lstm_vjp_rows(gout, col, reverse, wh, peep, use_peep, gates, cs, c0, dh, dc
                     dc[n, j] += dzt[n, j] * peep[0, j] + dzt[n, H + j] * peep[1, j]
             for j in range(G):
                 dz[n, t, j] = dzt[n, j]
-        np.dot(dzt, wh.T, dh)
+        _gemm_nt(dzt, wh, dh)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -293,7 +460,7 @@ def recurrent_vjp_w(a, dz, gw, parts):
     chunks = min(parts.shape[0], R)
     for p in prange(chunks):
         lo, hi = _chunk(p, chunks, R)
-        np.dot(a2[lo:hi].T, d2[lo:hi], parts[p, :F])
+        _project_back(a2[lo:hi], d2[lo:hi], parts[p, :F])
     for p in range(chunks):
         for i in range(F):
             for j in range(G):

@@ -494,7 +494,9 @@ class LSTM(Recurrent):
         return [_sigmoid(zo) * np.tanh(c), c]
 
     def cell_workspace(self, a, K, dt):
-        return {"cs": ((K, "N", "T", a["units"]), dt)}  # saved: c_t
+        H = a["units"]
+        return {"cs": ((K, "N", "T", H), dt),  # saved: c_t
+                "wt": ((4 * H, H), dt)}  # wh^T, the forward's layout for its per-step GEMM
 
     def emit_cell_fwd(self, a, e, prefix, k, K, d, xin, out):
         ws = e.ws
@@ -503,7 +505,7 @@ class LSTM(Recurrent):
         return (f"lstm_fwd({xin}, {wx}, {wh}, {b}, {peep}, {a['peephole']}, "
                 f"{ws['s0']}[{k}], {ws['s0']}[{K + k}], {bool(d)}, {d * a['units']}, {out}, "
                 f"{ws['sN']}[{k}], {ws['sN']}[{K + k}], {ws['gates']}[{k}], {ws['hprev']}[{k}], "
-                f"{ws['cs']}[{k}], {ws['z']})")
+                f"{ws['cs']}[{k}], {ws['z']}, {ws['wt']})")
 
     def emit_cell_vjp(self, a, e, prefix, k, K, d, gout):
         ws = e.ws

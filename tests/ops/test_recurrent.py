@@ -94,6 +94,40 @@ def test_vjp_matches_finite_differences(c):
     assert abs(autodiff - fd) <= 1e-6 * (1 + abs(fd)), f"{c}: autodiff {autodiff}, finite differences {fd}"
 
 
+@pytest.mark.parametrize("op", ["rnn", "lstm"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_row_tiles_and_sparse_inputs(op, sparse):
+    """Batches large enough for the lstm's per-step GEMM's 4-row tiles and its leftovers (9 rows
+    in up to 2 chunks; BPTT's 5 output columns are odd), and mostly-zero inputs, which take the
+    row gather and scatter of wx instead of GEMMs: one-hot rows, an all-zero row, a row with two
+    entries not 1."""
+    c = {"op": op, "units": 5, "layers": 2, "bidirectional": True, "return": "sequence", "state": True,
+         "N": 9, "T": 4, "F": 16, "seed": 3}
+    c.update({"peephole": True} if op == "lstm" else {"activation": "tanh"})
+    rng = np.random.default_rng(4)
+    x = np.eye(16)[rng.integers(0, 16, (9, 4))]
+    x[0, 1] = 0
+    x[2, 3, 5], x[2, 3, 7] = -0.7, 1.9
+    for dtype, tol in (("float32", 2e-6), ("float64", 1e-12)):
+        g, name, node, xs, params = build(c, dtype)
+        if sparse:
+            xs[0] = x.astype(dtype)
+        ys = run_node(g, name, xs, params)["y"]
+        ref = node.op.reference(node, [a.astype(np.float64) for a in xs],
+                                {k: v.astype(np.float64) for k, v in params.items()})
+        np.testing.assert_allclose(ys, ref, rtol=tol, atol=tol)
+    gy = rng.normal(size=ys.shape)
+    out = run_node(g, name, xs, params, gy=gy)
+    vp = {k: rng.normal(size=v.shape) for k, v in params.items()}
+    autodiff = sum(np.vdot(out["gp"][k], vp[k]) for k in params)
+
+    def f(eps):
+        return np.vdot(node.op.reference(node, xs, {k: params[k] + eps * vp[k] for k in params}), gy)
+
+    fd = (f(1e-6) - f(-1e-6)) / 2e-6
+    assert abs(autodiff - fd) <= 1e-6 * (1 + abs(fd))
+
+
 def test_vjp_accumulates():
     """The emitted VJP adds into gradient buffers that already hold something (fan-out)."""
     c = {"op": "lstm", "units": 2, "layers": 2, "bidirectional": True, "return": "state", "state": True,
