@@ -35,14 +35,21 @@ def check_vjp_tangent(graph, params, inputs, name, rng, training=False, seed=0, 
                                    node_vjp(graph, name, **kw))
     assert len(gxs) == len(xs)
 
-    def vjp(sign):
-        xs2 = [x + sign * h * d if d is not None else x for x, d in zip(xs, dxs)]
-        ps2 = {k: p + sign * h * dps[k] if dps[k] is not None else p for k, p in ps.items()}
+    def vjp(step):
+        xs2 = [x + step * d if d is not None else x for x, d in zip(xs, dxs)]
+        ps2 = {k: p + step * dps[k] if dps[k] is not None else p for k, p in ps.items()}
         return run_node(graph, name, xs2, ps2, gy=gy, **kw)
 
-    up, down = vjp(1), vjp(-1)
-    pairs = [(f"x{i}", gxs[i], (up["gx"][i] - down["gx"][i]) / (2 * h)) for i in range(len(xs)) if need[i]]
-    pairs += [(k, gps.get(k), (up["gp"][k] - down["gp"][k]) / (2 * h)) for k in up["gp"]]
+    def central(step):
+        up, down = vjp(step), vjp(-step)
+        return ([(up["gx"][i] - down["gx"][i]) / (2 * step) if need[i] else None for i in range(len(xs))],
+                {k: (up["gp"][k] - down["gp"][k]) / (2 * step) for k in up["gp"]})
+
+    # Richardson: (4 D(h/2) - D(h)) / 3 cancels the h^2 term, which near a probability of 0.005
+    # (binary cross-entropy's 1/p^3) was 7e-5 of the value at h alone
+    (gx1, gp1), (gx2, gp2) = central(h), central(h / 2)
+    pairs = [(f"x{i}", gxs[i], (4 * gx2[i] - gx1[i]) / 3) for i in range(len(xs)) if need[i]]
+    pairs += [(k, gps.get(k), (4 * gp2[k] - gp1[k]) / 3) for k in gp1]
     for what, autodiff, numeric in pairs:
         autodiff = np.zeros_like(numeric) if autodiff is None else autodiff
         assert autodiff.shape == numeric.shape, (what, autodiff.shape, numeric.shape)
