@@ -38,30 +38,22 @@ def test_workload_with_jax(bench):
     assert bench.ratio(r["netc"], r["jax"]).endswith("x")
 
 
-def test_missing_jax_is_reported(bench, monkeypatch, tmp_path):
-    monkeypatch.setattr(bench.jref, "available", lambda: False)
+@pytest.mark.parametrize("framework, key, ratio_col, header", [
+    ("jref", "jax", "ratio_jax", "jax missing"),
+    ("tref", "torch", "ratio", "jax"),
+])
+def test_missing_framework_is_reported(bench, monkeypatch, tmp_path, framework, key, ratio_col, header):
+    monkeypatch.setattr(getattr(bench, framework), "available", lambda: False)
     r = bench.bench_workload("specs/autoencoder_digits.yaml", 4, None, steps=2, b1=False)
-    assert r["jax"] is None and r["b1_jax"] is None and r["netc"] > 0
-    row = {"workload": "W6", "netc_ms": bench.fmt_ms(r["netc"]), "jax_ms": bench.fmt_ms(r["jax"]),
-           "ratio_jax": bench.ratio(r["netc"], r["jax"])}
-    assert row["jax_ms"] == "missing" and row["ratio_jax"] == "n/a"
+    assert r[key] is None and r["netc"] > 0
+    assert key != "jax" or r["b1_jax"] is None
+    row = {"workload": "W6", "netc_ms": bench.fmt_ms(r["netc"]), f"{key}_ms": bench.fmt_ms(r[key]),
+           ratio_col: bench.ratio(r["netc"], r[key])}
+    assert row[f"{key}_ms"] == "missing" and row[ratio_col] == "n/a"
     out = tmp_path / "RESULTS.md"
     bench.write_results(out, [row], {1: 100.0, 2: 190.0}, 0.9, quick=True)
     text = out.read_text()
-    assert "jax missing" in text and "| W6 | " in text and "| missing | n/a |" in text
-
-
-def test_missing_framework_is_reported(bench, monkeypatch, tmp_path):
-    monkeypatch.setattr(bench.tref, "available", lambda: False)
-    r = bench.bench_workload("specs/autoencoder_digits.yaml", 4, None, steps=2, b1=False)
-    assert r["torch"] is None and r["netc"] > 0
-    row = {"workload": "W6", "netc_ms": bench.fmt_ms(r["netc"]), "torch_ms": bench.fmt_ms(r["torch"]),
-           "ratio": bench.ratio(r["netc"], r["torch"])}
-    assert row["torch_ms"] == "missing" and row["ratio"] == "n/a"
-    out = tmp_path / "RESULTS.md"
-    bench.write_results(out, [row], {1: 100.0, 2: 190.0}, 0.9, quick=True)
-    text = out.read_text()
-    assert "| W6 | " in text and "missing" in text and "jax" in text
+    assert header in text and "| W6 | " in text and "| missing | n/a |" in text
 
 
 def test_sequence_workload_and_roof(bench):

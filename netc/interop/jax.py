@@ -12,16 +12,14 @@ import zlib
 
 import numpy as np
 
+from . import Unsupported
+
 try:
     import jax
     import jax.numpy as jnp
     from jax import lax
 except ImportError:  # pragma: no cover - exercised where JAX is missing
     jax = None
-
-
-class Unsupported(Exception):
-    """This graph uses an op or attribute that has no JAX rule here."""
 
 
 def available() -> bool:

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import Unsupported
+
 try:
     import torch
     import torch.nn.functional as F
 except ImportError:  # pragma: no cover - exercised where torch is missing
     torch = None
-
-
-class Unsupported(Exception):
-    """This graph uses an op or attribute with no PyTorch equivalent here."""
 
 
 def available() -> bool:
