@@ -6,7 +6,7 @@
 Each workload trains with SGD (lr 0.01, momentum 0.9, weight decay 5e-4) on fixed seeded data in
 float32, after a warm-up; a time is the median over many steps. PyTorch eager runs the same graph
 op by op (netc.interop.pytorch) and JAX runs it as one jax.jit function (netc.interop.jax), with
-the same parameters, in the same process, interleaved with netc step by step. A framework that is
+the same parameters, in the same process, taking turns with netc in blocks of steps. A framework that is
 not installed is reported as missing.
 """
 from __future__ import annotations
@@ -36,18 +36,24 @@ THREADS = 2
 ROOF_SIZES = (256, 512, 1024, 2048)
 
 
-def paired_times(fns, steps, warmup=5):
-    """Medians of fns run in turn, one step each per round: on a shared machine the load that
-    slows one side slows the other too, so the ratio holds where absolute times drift."""
+def paired_times(fns, steps, warmup=5, block=5, settle=3):
+    """Medians of fns taking turns in blocks: each turn runs `settle` untimed steps, then `block`
+    timed ones. Turns keep the load that drifts on a shared machine common to all sides, so the
+    ratio holds where absolute times drift. Blocks rather than single steps because the first steps
+    after another framework's are not that framework's own: PyTorch's OpenMP threads spin on both
+    cores after each of its steps, and netc's next step ran 1.3-1.7x slower (W2-W4) than its third."""
     for _ in range(warmup):
         for fn in fns:
             fn()
     times = [[] for _ in fns]
-    for _ in range(steps):
+    for _ in range(max(1, -(-steps // block))):
         for fn, ts in zip(fns, times):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
+            for _ in range(settle):
+                fn()
+            for _ in range(block):
+                t0 = time.perf_counter()
+                fn()
+                ts.append(time.perf_counter() - t0)
     return [float(np.median(ts)) for ts in times]
 
 
@@ -145,7 +151,7 @@ def jax_steps(net, N, T):
 
 def bench_workload(spec, N, T, steps, b1=True):
     """Times in seconds (None where a framework is missing) and netc's allocations per step. netc,
-    PyTorch and JAX take turns step by step in one paired_times round, so all ratios share one load."""
+    PyTorch and JAX take turns in one paired_times round, so all ratios share one load."""
     net, n_step, n_infer, py_step, allocs = netc_steps(spec, N, T)
     on_torch, on_jax = torch_steps(net, N, T), jax_steps(net, N, T)  # (train step, batch-1 forward) or None
     out = dict.fromkeys(["torch", "jax", "b1_netc", "b1_torch", "b1_jax"], None) | {"allocs": allocs}
@@ -297,7 +303,8 @@ def write_results(path, rows, roof, share, quick):
         f"torch {torch_version}, jax {jax_version}",
         f"- threads: PyTorch {THREADS} (OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}: unset "
         "leaves PyTorch's default, whose idle threads spin; on a busy machine they slow every turn in the round, "
-        "so run this on a quiet one); netc's BLAS "
+        "so run this on a quiet one; frameworks take turns in blocks of 5 timed steps after 3 untimed ones, as "
+        "the spinning slows the next framework's first steps); netc's BLAS "
         f"{blas_threads()} (netc/threads.py: one level of parallelism); JAX not set: XLA's CPU client has no "
         "supported thread-count setting (XLA_FLAGS offers only --xla_cpu_multi_thread_eigen, on or off), and sizes "
         f"its pool to the cores this process may use ({jax_pool_threads()} tf_XLAEigen threads counted at the end); "

@@ -14,17 +14,39 @@ import os
 _done = None
 
 
-def use_sleeping_threads():
-    """Numba's threading layer for netc's prange kernels: the workqueue, not OpenMP (Numba's
-    default here; TBB is not installed). OpenMP's threads spin while they wait, so with another
-    process on one of the 2 cores every parallel region waited for a time slice: a ResNet-SE
-    training step took 220 ms instead of 47-57 ms with the workqueue (66 ms on one thread). The
-    workqueue's threads sleep. It may not launch from two threads at once: the runtime serializes
-    its entry points (runtime.py, `_one_at_a_time`). NUMBA_THREADING_LAYER, when set, wins."""
-    if "NUMBA_THREADING_LAYER" not in os.environ:
-        from numba.core import config
+SPIN = "1000"  # GOMP_SPINCOUNT for Numba's OpenMP threads: spin this many turns, then sleep
 
+
+def use_threads():
+    """Numba's threading layer for netc's prange kernels: OpenMP whose idle threads spin briefly,
+    then sleep; the workqueue where Numba has no OpenMP. NUMBA_THREADING_LAYER, when set, wins.
+
+    Measured on the 2-core benchmark machine, training steps, median [10th-90th percentile] ms:
+
+      layer (GOMP_SPINCOUNT)   quiet: W2, W3, W4                  a busy loop on one core: W2, W3, W4
+      workqueue                7.0 [4.9-7.5], 11.6, 44.6 [36-53]   6.0 [5.1-8.7], 12.5, 52.6 [51-62]
+      OpenMP, 1000             3.2 [3.0-3.4], 7.3, 27.8 [27-29]    5.9 [5.5-6.3], 12.4, 52.2 [51-55]
+      OpenMP, default          3.2 [3.1-3.3], 7.3, 27.5 [27-28]    8.1 [7.9-15], 15.9, 62.2 [58-141]
+
+    The workqueue's threads sleep between parallel regions and each region waited on their waking,
+    by up to the kernel's whole time (a W2 conv: 0.45 or 0.90 ms from call to call). OpenMP's
+    default spin (300000 turns) holds a core that another process wants. The spin count is set
+    only while Numba's OpenMP library loads (it reads it then), so a PyTorch loaded later in the
+    same process keeps its own default."""
+    if "NUMBA_THREADING_LAYER" in os.environ:
+        return
+    from numba.core import config
+
+    saved = os.environ.get("GOMP_SPINCOUNT")
+    os.environ.setdefault("GOMP_SPINCOUNT", SPIN)
+    try:
+        from numba.np.ufunc import omppool  # noqa: F401  loads libgomp, which reads GOMP_SPINCOUNT now
+        config.THREADING_LAYER = "omp"
+    except ImportError:
         config.THREADING_LAYER = "workqueue"
+    finally:
+        if saved is None:
+            del os.environ["GOMP_SPINCOUNT"]
 
 
 def launch_threads():

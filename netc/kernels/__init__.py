@@ -23,7 +23,7 @@ import os
 import pkgutil
 from pathlib import Path
 
-from ..threads import launch_threads, use_sleeping_threads
+from ..threads import launch_threads, use_threads
 
 _HERE = Path(__file__).parent
 
@@ -66,5 +66,5 @@ def _use_private_numba_cache():
 
 
 _use_private_numba_cache()
-use_sleeping_threads()
+use_threads()
 launch_threads()
