@@ -75,8 +75,8 @@ def _init_param(p, rng, dtype):
 
 
 # Numba's workqueue threading layer (netc/threads.py's fallback where Numba has no OpenMP) aborts
-# when two threads launch parallel kernels at once: entry points that run kernels take this lock, so a network used from several
-# Python threads runs one call at a time instead of crashing.
+# when two threads launch parallel kernels at once: entry points that run kernels take this lock,
+# so a network used from several Python threads runs one call at a time instead of crashing.
 _kernels_lock = threading.RLock()
 
 

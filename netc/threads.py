@@ -32,7 +32,11 @@ def use_threads():
     by up to the kernel's whole time (a W2 conv: 0.45 or 0.90 ms from call to call). OpenMP's
     default spin (300000 turns) holds a core that another process wants. The spin count is set
     only while Numba's OpenMP library loads (it reads it then), so a PyTorch loaded later in the
-    same process keeps its own default."""
+    same process keeps its own default.
+
+    GNU OpenMP does not survive fork(): Numba kills a forked child's first parallel region once the
+    parent has run one. So a forked child (multiprocessing's default start on Linux) gets one
+    Numba thread, and netc's kernels run their chunks in turn there (`get_num_threads() < 2`)."""
     if "NUMBA_THREADING_LAYER" in os.environ:
         return
     from numba.core import config
@@ -42,11 +46,18 @@ def use_threads():
     try:
         from numba.np.ufunc import omppool  # noqa: F401  loads libgomp, which reads GOMP_SPINCOUNT now
         config.THREADING_LAYER = "omp"
+        os.register_at_fork(after_in_child=_one_thread)
     except ImportError:
         config.THREADING_LAYER = "workqueue"
     finally:
         if saved is None:
             del os.environ["GOMP_SPINCOUNT"]
+
+
+def _one_thread():
+    import numba
+
+    numba.set_num_threads(1)
 
 
 def launch_threads():

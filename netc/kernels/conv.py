@@ -20,6 +20,7 @@ from numba.extending import intrinsic
 from numba.np.linalg import check_blas_return, ensure_blas, get_blas_kind
 
 from .fastmath import REDUCE
+from .parallel import threads_now
 
 ZERO = np.float32(0)
 
@@ -214,9 +215,10 @@ def _plain(t):
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _serial(N, macs_per_example):
     """Too little work to wake Numba's threads: a batch of one, or under 1M multiply-adds (about
-    15 us of GEMM; waking the workqueue's threads and waiting for them takes some 20-50 us, and
-    batch-1 LeNet inference took 0.19 ms in parallel against 0.10 ms serial)."""
-    return N < 2 or N * macs_per_example < 1 << 20
+    15 us of GEMM; waking sleeping threads and waiting for them took some 20-50 us, and batch-1
+    LeNet inference took 0.19 ms in parallel against 0.10 ms serial). Or one thread to run on
+    (set_num_threads(1), or a process forked after OpenMP ran: netc/threads.py)."""
+    return N < 2 or N * macs_per_example < 1 << 20 or threads_now() < 2
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)

@@ -31,6 +31,7 @@ import numpy as np
 from numba import config, njit, prange
 
 from .fastmath import FASTMATH, REDUCE, fsigmoid, ftanh
+from .parallel import threads_now
 
 __all__ = [
     "rnn_fwd", "rnn_vjp_cell", "lstm_fwd", "lstm_vjp_cell", "lstm_vjp_peep",
@@ -45,6 +46,13 @@ FAST = dict(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 # chunks of the batch: one per Numba thread (a constant of the compiled code; a cached kernel run
 # with fewer threads still gives the same results, its chunks just share threads)
 THREADS = max(1, config.NUMBA_NUM_THREADS)
+
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
+def _in_turn(parts):
+    """Run the chunks one after another: a single chunk, or one thread to run them on (set_num_threads(1),
+    or a process forked after OpenMP ran, where a parallel region would be killed: netc/threads.py)."""
+    return parts == 1 or threads_now() < 2
 
 
 @njit(**FAST, no_cpython_wrapper=True)
@@ -241,13 +249,16 @@ def rnn_fwd(x, wx, wh, b, relu, h0, reverse, col, out, h, hs, hprev, z):
     and hprev[:, t] = h_{t-1} are saved for the VJP; z is N x H scratch."""
     N = x.shape[0]
     parts = min(N, THREADS)
-    if parts == 1:  # batch 1: no parallel region to start
-        _rnn_fwd_rows(x, wx, wh, b, relu, h0, reverse, col, out, h, hs, hprev, z)
-        return
-    for p in prange(parts):
-        lo, hi = _chunk(p, parts, N)
-        _rnn_fwd_rows(x[lo:hi], wx, wh, b, relu, h0[lo:hi], reverse, col, out[lo:hi], h[lo:hi], hs[lo:hi],
-                      hprev[lo:hi], z[lo:hi])
+    if _in_turn(parts):  # the same chunks as in parallel, so the same results
+        for p in range(parts):
+            lo, hi = _chunk(p, parts, N)
+            _rnn_fwd_rows(x[lo:hi], wx, wh, b, relu, h0[lo:hi], reverse, col, out[lo:hi], h[lo:hi], hs[lo:hi],
+                          hprev[lo:hi], z[lo:hi])
+    else:
+        for p in prange(parts):
+            lo, hi = _chunk(p, parts, N)
+            _rnn_fwd_rows(x[lo:hi], wx, wh, b, relu, h0[lo:hi], reverse, col, out[lo:hi], h[lo:hi], hs[lo:hi],
+                          hprev[lo:hi], z[lo:hi])
 
 
 @njit(**FAST, no_cpython_wrapper=True)
@@ -310,13 +321,16 @@ def lstm_fwd(x, wx, wh, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gate
         return
     _transpose(wh, wt)
     parts = min(N, THREADS)
-    if parts == 1:
-        _lstm_fwd_rows(x, wx, wt, True, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z)
-        return
-    for p in prange(parts):
-        lo, hi = _chunk(p, parts, N)
-        _lstm_fwd_rows(x[lo:hi], wx, wt, True, b, peep, use_peep, h0[lo:hi], c0[lo:hi], reverse, col, out[lo:hi],
-                       h[lo:hi], c[lo:hi], gates[lo:hi], hprev[lo:hi], cs[lo:hi], z[lo:hi])
+    if _in_turn(parts):  # the same chunks as in parallel, so the same results
+        for p in range(parts):
+            lo, hi = _chunk(p, parts, N)
+            _lstm_fwd_rows(x[lo:hi], wx, wt, True, b, peep, use_peep, h0[lo:hi], c0[lo:hi], reverse, col, out[lo:hi],
+                           h[lo:hi], c[lo:hi], gates[lo:hi], hprev[lo:hi], cs[lo:hi], z[lo:hi])
+    else:
+        for p in prange(parts):
+            lo, hi = _chunk(p, parts, N)
+            _lstm_fwd_rows(x[lo:hi], wx, wt, True, b, peep, use_peep, h0[lo:hi], c0[lo:hi], reverse, col, out[lo:hi],
+                           h[lo:hi], c[lo:hi], gates[lo:hi], hprev[lo:hi], cs[lo:hi], z[lo:hi])
 
 
 # backpropagation through time -----------------------------------------------------------------
@@ -346,12 +360,14 @@ def rnn_vjp_cell(gout, col, reverse, wh, relu, hs, dh, dz, dzt):
     final h and leaves holding that of h0. gout: gradient of the output sequence. dzt: scratch."""
     N = dz.shape[0]
     parts = min(N, THREADS)
-    if parts == 1:
-        _rnn_vjp_rows(gout, col, reverse, wh, relu, hs, dh, dz, dzt)
-        return
-    for p in prange(parts):
-        lo, hi = _chunk(p, parts, N)
-        _rnn_vjp_rows(gout[lo:hi], col, reverse, wh, relu, hs[lo:hi], dh[lo:hi], dz[lo:hi], dzt[lo:hi])
+    if _in_turn(parts):  # the same chunks as in parallel, so the same results
+        for p in range(parts):
+            lo, hi = _chunk(p, parts, N)
+            _rnn_vjp_rows(gout[lo:hi], col, reverse, wh, relu, hs[lo:hi], dh[lo:hi], dz[lo:hi], dzt[lo:hi])
+    else:
+        for p in prange(parts):
+            lo, hi = _chunk(p, parts, N)
+            _rnn_vjp_rows(gout[lo:hi], col, reverse, wh, relu, hs[lo:hi], dh[lo:hi], dz[lo:hi], dzt[lo:hi])
 
 
 @njit(**FAST, no_cpython_wrapper=True)
@@ -403,13 +419,16 @@ def lstm_vjp_cell(gout, col, reverse, wh, peep, use_peep, gates, cs, c0, dh, dc,
     of the final h, c and leave holding that of h0, c0. dzt: N x 4H scratch."""
     N = dz.shape[0]
     parts = min(N, THREADS)
-    if parts == 1:
-        _lstm_vjp_rows(gout, col, reverse, wh, peep, use_peep, gates, cs, c0, dh, dc, dz, dzt)
-        return
-    for p in prange(parts):
-        lo, hi = _chunk(p, parts, N)
-        _lstm_vjp_rows(gout[lo:hi], col, reverse, wh, peep, use_peep, gates[lo:hi], cs[lo:hi], c0[lo:hi],
-                       dh[lo:hi], dc[lo:hi], dz[lo:hi], dzt[lo:hi])
+    if _in_turn(parts):  # the same chunks as in parallel, so the same results
+        for p in range(parts):
+            lo, hi = _chunk(p, parts, N)
+            _lstm_vjp_rows(gout[lo:hi], col, reverse, wh, peep, use_peep, gates[lo:hi], cs[lo:hi], c0[lo:hi],
+                           dh[lo:hi], dc[lo:hi], dz[lo:hi], dzt[lo:hi])
+    else:
+        for p in prange(parts):
+            lo, hi = _chunk(p, parts, N)
+            _lstm_vjp_rows(gout[lo:hi], col, reverse, wh, peep, use_peep, gates[lo:hi], cs[lo:hi], c0[lo:hi],
+                           dh[lo:hi], dc[lo:hi], dz[lo:hi], dzt[lo:hi])
 
 
 @njit(cache=True, nogil=True)
@@ -443,9 +462,14 @@ def recurrent_vjp_x(dz, wx, gx, tmp):
     """gx += dz wx^T over all N*T rows, a chunk of examples per thread (tmp: N x T x >= F scratch)."""
     N = gx.shape[0]
     parts = min(N, THREADS)
-    for p in prange(parts):
-        lo, hi = _chunk(p, parts, N)
-        _vjp_x_rows(dz[lo:hi], wx, gx[lo:hi], tmp[lo:hi])
+    if _in_turn(parts):  # the same chunks as in parallel, so the same results
+        for p in range(parts):
+            lo, hi = _chunk(p, parts, N)
+            _vjp_x_rows(dz[lo:hi], wx, gx[lo:hi], tmp[lo:hi])
+    else:
+        for p in prange(parts):
+            lo, hi = _chunk(p, parts, N)
+            _vjp_x_rows(dz[lo:hi], wx, gx[lo:hi], tmp[lo:hi])
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -458,9 +482,14 @@ def recurrent_vjp_w(a, dz, gw, parts):
     a2 = a.reshape(R, F)  # sizes spelled out: reshape(-1, F) leaves a double compare in the IR
     d2 = dz.reshape(R, G)
     chunks = min(parts.shape[0], R)
-    for p in prange(chunks):
-        lo, hi = _chunk(p, chunks, R)
-        _project_back(a2[lo:hi], d2[lo:hi], parts[p, :F])
+    if _in_turn(chunks):  # the same chunks and sum as in parallel
+        for p in range(chunks):
+            lo, hi = _chunk(p, chunks, R)
+            _project_back(a2[lo:hi], d2[lo:hi], parts[p, :F])
+    else:
+        for p in prange(chunks):
+            lo, hi = _chunk(p, chunks, R)
+            _project_back(a2[lo:hi], d2[lo:hi], parts[p, :F])
     for p in range(chunks):
         for i in range(F):
             for j in range(G):
