@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .fastmath import FASTMATH, fexp, fsigmoid
+from .fastmath import FASTMATH, REDUCE, fexp, fsigmoid
 
 # vectorized exp (fastmath.py); flags without nnan/ninf, no Python division-by-zero check
 FAST = dict(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
@@ -16,7 +16,7 @@ ONE = np.float32(1)
 TWO = np.float32(2)
 
 
-@njit(**FAST, no_cpython_wrapper=True)
+@njit(cache=True, nogil=True, fastmath=REDUCE, error_model="numpy", no_cpython_wrapper=True)
 def _row_lse(z, r):
     """log-sum-exp of row r, stable: the max is subtracted, so exp sees only numbers <= 0."""
     m = z[r, 0]

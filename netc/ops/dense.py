@@ -41,9 +41,6 @@ class Dense(Op):
         return y + params["bias"] if node.attrs["bias"] else y
 
     # 5. kernels bound
-    def workspace(self, node, xs, y):
-        return {"gx_tmp": (xs[0].shape, y.dtype), "gw_tmp": ((xs[0].shape[-1], node.attrs["units"]), y.dtype)}
-
     def emit_forward(self, node, e):
         x, w = e.x[0], e.p["weight"]
         if node.attrs["bias"]:
@@ -53,9 +50,9 @@ class Dense(Op):
     def emit_vjp(self, node, e):
         lines = []
         if e.gx[0]:
-            lines.append(f"dense_vjp_x({e.gy}, {e.p['weight']}, {e.gx[0]}, {e.ws['gx_tmp']})")
+            lines.append(f"dense_vjp_x({e.gy}, {e.p['weight']}, {e.gx[0]})")
         if e.gp.get("weight"):
-            lines.append(f"dense_vjp_w({e.x[0]}, {e.gy}, {e.gp['weight']}, {e.ws['gw_tmp']})")
+            lines.append(f"dense_vjp_w({e.x[0]}, {e.gy}, {e.gp['weight']})")
         if e.gp.get("bias"):
             lines.append(f"dense_vjp_b({e.gy}, {e.gp['bias']})")
         return lines

@@ -7,7 +7,7 @@ import textwrap
 
 from _ir import check_no_double
 
-MODULES = ["activations", "arith", "shape", "dropout", "embedding", "losses", "dense",
+MODULES = ["activations", "arith", "shape", "dropout", "embedding", "losses", "dense", "blas",
            "activations_jvp", "arith_jvp", "shape_jvp", "dropout_jvp", "embedding_jvp", "losses_jvp", "dense_jvp"]
 
 SCRIPT = textwrap.dedent('''
