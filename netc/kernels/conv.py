@@ -21,7 +21,6 @@ from .parallel import threads_now
 
 ZERO = np.float32(0)
 
-FORWARD_CHUNKS = 4  # the forward's examples in this many chunks, as the VJPs' scratch (ops/conv.py)
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
@@ -177,16 +176,15 @@ def _serial(N, macs_per_example):
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _forward_examples(lo, hi, x, w, b, y, col, stride, pad, dilation):
-    """Examples lo..hi-1: their columns into col[:, n, :], then y[n] = W . columns + b."""
+    """Examples lo..hi-1, one at a time: its columns into col (CK x P), then y[n] = W . col + b."""
     kernel, out, P = _geometry(w, y)
     N, F = y.shape[0], y.shape[1]
     w2 = w.reshape(F, -1)
     y3 = y.reshape(N, F, P)
     CK = w2.shape[1]
-    col2 = col.reshape(CK, -1)
     for n in range(lo, hi):
-        im2col(x[n], col2, n * P, kernel, stride, pad, dilation, out)
-        _gemm(w2, False, CK, col2[:, n * P:], False, N * P, y3[n], P, F, P, CK, False)
+        im2col(x[n], col, 0, kernel, stride, pad, dilation, out)
+        _gemm(w2, False, CK, col, False, P, y3[n], P, F, P, CK, False)
         if b is not None:
             yn = y3[n].reshape(-1)
             for f in range(F):
@@ -196,28 +194,26 @@ def _forward_examples(lo, hi, x, w, b, y, col, stride, pad, dilation):
 
 
 # Examples on Numba's threads, each example's columns and GEMM together, the GEMM writing y[n]
-# itself (no F x N*P scratch and copy out). Kernels alone, float32, W4's 16->16 32x32 k3 layer,
-# N32: 6.3 ms before (all columns, one GEMM, a copy out), 4.5 ms now on one thread, 2.1 ms on
-# two; all of W4's conv kernels (forward and VJP): 42 -> 33 ms on one thread, 18 ms on two.
-# Columns into a CK x P scratch that stays in L2 would save another 1.1 ms of the 4.5 (the 19 MB
-# of kept columns go to memory), but conv_jvp_w reads the kept columns.
+# itself (no F x N*P scratch and copy out), the columns in a CK x P scratch per chunk that stays
+# in L2 and is built again for the weight gradient: keeping every example's columns (CK x N x P,
+# 19 MB in W4's 16->16 32x32 layer) for conv_vjp_w sent them to memory and back.
 @njit(cache=True, nogil=True)
-def conv_fwd(x, w, b, y, col, stride, pad, dilation):
-    """y = conv(x, w) + b (b may be None). col: CK x N x P, the columns, kept for conv_vjp_w."""
-    _forward_chunks(x, w, b, y, col, _plain(stride), _plain(pad), _plain(dilation))
+def conv_fwd(x, w, b, y, cols, stride, pad, dilation):
+    """y = conv(x, w) + b (b may be None). cols: chunks x CK x P scratch, one per chunk."""
+    _forward_chunks(x, w, b, y, cols, _plain(stride), _plain(pad), _plain(dilation))
 
 
 @njit(cache=True, nogil=True, parallel=True, no_cpython_wrapper=True)
-def _forward_chunks(x, w, b, y, col, stride, pad, dilation):
+def _forward_chunks(x, w, b, y, cols, stride, pad, dilation):
     N = y.shape[0]
-    chunks = min(N, FORWARD_CHUNKS)
+    chunks = min(N, cols.shape[0])
     # the same calls in both loops: one compiled helper (a literal 0 as `lo` compiled it twice)
     if _serial(N, w.size * (y.size // (N * y.shape[1]))):
         for t in range(chunks):
-            _forward_examples(t * N // chunks, (t + 1) * N // chunks, x, w, b, y, col, stride, pad, dilation)
+            _forward_examples(t * N // chunks, (t + 1) * N // chunks, x, w, b, y, cols[t], stride, pad, dilation)
     else:
         for t in prange(chunks):
-            _forward_examples(t * N // chunks, (t + 1) * N // chunks, x, w, b, y, col, stride, pad, dilation)
+            _forward_examples(t * N // chunks, (t + 1) * N // chunks, x, w, b, y, cols[t], stride, pad, dilation)
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
@@ -253,31 +249,40 @@ def _input_grad_chunks(gy, w, gx, gcols, stride, pad, dilation):
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
-def _weight_grad_examples(lo, hi, g3, col2, part):
-    """part = sum over examples lo..hi-1 (hi > lo) of columns[n] (CK x P) . gy[n]^T (P x F): gW^T.
-    Transposed, BLAS runs this at 93 GFLOP/s on W4's 16->16 32x32 layer, against 58 for
-    gy[n] . columns[n]^T (F x CK): the small F is then the column-major C's row count."""
+def _weight_grad_examples(lo, hi, x, g3, col, part, kernel, stride, pad, dilation, out):
+    """part = sum over examples lo..hi-1 (hi > lo) of columns[n] (CK x P) . gy[n]^T (P x F): gW^T,
+    each example's columns built again in col. Transposed, BLAS runs this at 93 GFLOP/s on W4's
+    16->16 32x32 layer, against 58 for gy[n] . columns[n]^T (F x CK): the small F is then the
+    column-major C's row count."""
     F, P = g3.shape[1], g3.shape[2]
-    CK, NP = col2.shape
+    CK = col.shape[0]
     for n in range(lo, hi):
-        _gemm(col2[:, n * P:], False, NP, g3[n], True, P, part, F, CK, F, P, n > lo)
+        im2col(x[n], col, 0, kernel, stride, pad, dilation, out)
+        _gemm(col, False, P, g3[n], True, P, part, F, CK, F, P, n > lo)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def conv_vjp_w(gy, gw, col, parts):
-    """gW += sum_n gy[n] . columns[n]^T, columns saved by conv_fwd; parts: chunks x CK x F, one
-    transposed partial sum per chunk, added in chunk order (the result does not depend on the
+@njit(cache=True, nogil=True)
+def conv_vjp_w(x, gy, gw, cols, parts, stride, pad, dilation):
+    """gW += sum_n gy[n] . columns(x[n])^T; cols: chunks x CK x P scratch, parts: chunks x CK x F,
+    one transposed partial sum per chunk, added in chunk order (the result does not depend on the
     scheduling)."""
+    _weight_grad_chunks(x, gy, gw, cols, parts, _plain(stride), _plain(pad), _plain(dilation))
+
+
+@njit(cache=True, nogil=True, parallel=True, no_cpython_wrapper=True)
+def _weight_grad_chunks(x, gy, gw, cols, parts, stride, pad, dilation):
+    kernel, out, P = _geometry(gw, gy)
     N, F = gy.shape[0], gy.shape[1]
-    g3 = gy.reshape(N, F, -1)
-    col2 = col.reshape(col.shape[0], -1)
+    g3 = gy.reshape(N, F, P)
     chunks = min(parts.shape[0], N)
-    if _serial(N, parts[0].size * g3.shape[2]):  # the same chunks and sum as in parallel
+    if _serial(N, parts[0].size * P):  # the same chunks and sum as in parallel
         for t in range(chunks):
-            _weight_grad_examples(t * N // chunks, (t + 1) * N // chunks, g3, col2, parts[t])
+            _weight_grad_examples(t * N // chunks, (t + 1) * N // chunks, x, g3, cols[t], parts[t], kernel, stride,
+                                  pad, dilation, out)
     else:
         for t in prange(chunks):
-            _weight_grad_examples(t * N // chunks, (t + 1) * N // chunks, g3, col2, parts[t])
+            _weight_grad_examples(t * N // chunks, (t + 1) * N // chunks, x, g3, cols[t], parts[t], kernel, stride,
+                                  pad, dilation, out)
     gw2 = gw.reshape(F, -1)
     for t in range(chunks):
         for f in range(F):

@@ -70,41 +70,40 @@ class Conv(Op):
     def workspace(self, node, xs, y):
         ck = math.prod(node.params["weight"].shape[1:])
         filters, out = y.shape[1], math.prod(y.shape[2:])
-        # the VJP kernels split the batch into this many chunks run on Numba's threads, a scratch each.
-        # A constant, not the thread count: the cache key does not cover the thread count, and the
-        # gradients do not depend on it (the chunks' partial sums add in a fixed order)
+        # the kernels split the batch into this many chunks run on Numba's threads, a column scratch
+        # each (the forward's, then the VJPs'). A constant, not the thread count: the cache key does
+        # not cover the thread count, and the gradients do not depend on it (the chunks' partial
+        # sums add in a fixed order)
         chunks = 4
-        return {"col": ((ck, "N", out), y.dtype),  # columns of every example, kept for conv_vjp_w
-                "tmp": ((filters, "N", out), y.dtype),  # conv_jvp_w's scratch
-                "gcol": ((ck, out), y.dtype),  # conv_jvp_x's scratch
-                "gcols": ((chunks, ck, out), y.dtype),
+        return {"cols": ((chunks, ck, out), y.dtype),
                 "gw_parts": ((chunks, ck, filters), y.dtype)}  # transposed (kernels/conv.py)
 
     def emit_forward(self, node, e):
         b = e.p["bias"] if node.attrs["bias"] else "None"
         return [f"conv_fwd({as3d(e.x[0], self.spatial)}, {as3d(e.p['weight'], self.spatial)}, {b}, "
-                f"{as3d(e.y, self.spatial)}, {e.ws['col']}, {geometry(node)})"]
+                f"{as3d(e.y, self.spatial)}, {e.ws['cols']}, {geometry(node)})"]
 
     def emit_vjp(self, node, e):
         gy, w, lines = as3d(e.gy, self.spatial), as3d(e.p["weight"], self.spatial), []
         if e.gx[0]:
-            lines.append(f"conv_vjp_x({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['gcols']}, {geometry(node)})")
+            lines.append(f"conv_vjp_x({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['cols']}, {geometry(node)})")
         if e.gp.get("weight"):
-            lines.append(f"conv_vjp_w({gy}, {e.gp['weight']}, {e.ws['col']}, {e.ws['gw_parts']})")
+            lines.append(f"conv_vjp_w({as3d(e.x[0], self.spatial)}, {gy}, {as3d(e.gp['weight'], self.spatial)}, "
+                         f"{e.ws['cols']}, {e.ws['gw_parts']}, {geometry(node)})")
         if e.gp.get("bias"):
             lines.append(f"conv_vjp_b({gy}, {e.gp['bias']})")
         return lines
 
     def emit_jvp(self, node, e):
         # dy = conv(dx, W) + conv(x, dW) + db: the first term present writes, the rest add.
-        # conv_jvp_x takes dx's columns in gcol and conv_jvp_w uses tmp, both the VJP's scratch.
+        # both build their columns in the first of the forward's column scratches.
         dy, lines = as3d(e.dy, self.spatial), []
         if e.dx[0]:
             lines.append(f"conv_jvp_x({as3d(e.dx[0], self.spatial)}, {as3d(e.p['weight'], self.spatial)}, {dy}, "
-                         f"{e.ws['gcol']}, {geometry(node)})")
+                         f"{e.ws['cols']}[0], {geometry(node)})")
         if e.dp.get("weight"):
-            lines.append(f"conv_jvp_w({as3d(e.dp['weight'], self.spatial)}, {dy}, {e.ws['col']}, {e.ws['tmp']}, "
-                         f"{bool(lines)})")
+            lines.append(f"conv_jvp_w({as3d(e.x[0], self.spatial)}, {as3d(e.dp['weight'], self.spatial)}, {dy}, "
+                         f"{e.ws['cols']}[0], {bool(lines)}, {geometry(node)})")
         if node.attrs["bias"] and e.dp.get("bias"):
             lines.append(f"conv_jvp_b({e.dp['bias']}, {dy}, {bool(lines)})")
         return lines or [f"fill_value({e.dy}, F(0))"]
