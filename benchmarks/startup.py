@@ -62,7 +62,8 @@ def _run(script: str, env: dict) -> dict:
 def netc_startup(spec: str, N: int, T) -> dict:
     """Runs {'seconds', 'hit', 'rss_mib'} in one temporary cache, in this order: 'cold' and 'warm'
     (the whole-step tier, as the step times are), then a new spec on the cached kernels in the
-    default kernel-library tier ('new_spec') and in the whole-step tier ('new_spec_jit')."""
+    default kernel-library tier ('new_spec') and in the whole-step tier ('new_spec_jit'); and
+    'cold_py', the default tier from empty caches of its own (what `netc train` does first)."""
     # 'py' warms the kernel-library tier's own kernel signatures (it passes some arguments with other
     # types than compiled code does), so that 'new_spec' measures a spec whose kernels are cached
     plan = (("cold", "", True), ("warm", "", True), ("py", "", False), ("new_spec", "_renamed", False),
@@ -72,6 +73,10 @@ def netc_startup(spec: str, N: int, T) -> dict:
         runs = {what: _run(NETC.format(root=str(ROOT), spec=spec, suffix=suffix, jit=jit, N=N, T=T,
                                        hit="net.cache_hit"), env)
                 for what, suffix, jit in plan}
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(d, "numba"), NETC_CACHE_DIR=os.path.join(d, "netc"))
+        runs["cold_py"] = _run(NETC.format(root=str(ROOT), spec=spec, suffix="", jit=False, N=N, T=T,
+                                           hit="net.cache_hit"), env)
     assert runs["warm"]["hit"] and not runs["new_spec"]["hit"] and not runs["new_spec_jit"]["hit"], runs
     return runs
 

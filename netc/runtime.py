@@ -16,7 +16,7 @@ import zipfile
 
 import numpy as np
 
-from . import cache
+from . import cache, kernels
 from .diff.reverse import reverse
 from .frontend import load, parse
 from .lower.codegen import generate
@@ -83,7 +83,7 @@ _kernels_lock = threading.RLock()
 def _one_at_a_time(method):
     @functools.wraps(method)
     def locked(*args, **kwargs):
-        with _kernels_lock:
+        with _kernels_lock, kernels.optimisation_level():
             return method(*args, **kwargs)
     return locked
 

@@ -5,6 +5,7 @@ scratch product and a second pass to add it, and a big GEMM's rows are split ove
 threads (W3's 2048 x 128 -> 65 layer: 1.2 -> 0.5 ms a training step)."""
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from .blas import gemm_rows
@@ -18,7 +19,10 @@ def dense_fwd(x, w, b, y):
     x2 = x.reshape(-1, K)
     y2 = y.reshape(-1, M)
     R = x2.shape[0]
-    gemm_rows(x2.reshape(-1), False, K, w.reshape(-1), False, M, y2.reshape(-1), M, R, M, K, False)
+    if R == 1:  # np.dot calls GEMV for one row: 0.3 us for 64 -> 128, against 3 us for GEMM
+        np.dot(x2, w, y2)
+    else:
+        gemm_rows(x2.reshape(-1), False, K, w.reshape(-1), False, M, y2.reshape(-1), M, R, M, K, False)
     for i in range(R):
         for j in range(M):
             y2[i, j] += b[j]
@@ -28,7 +32,10 @@ def dense_fwd(x, w, b, y):
 def dense_fwd_nobias(x, w, y):
     K, M = w.shape
     R = x.size // K
-    gemm_rows(x.reshape(-1), False, K, w.reshape(-1), False, M, y.reshape(-1), M, R, M, K, False)
+    if R == 1:
+        np.dot(x.reshape(1, K), w, y.reshape(1, M))
+    else:
+        gemm_rows(x.reshape(-1), False, K, w.reshape(-1), False, M, y.reshape(-1), M, R, M, K, False)
 
 
 @njit(cache=True, nogil=True)
