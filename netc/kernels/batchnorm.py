@@ -20,7 +20,9 @@ SUMS = {"reassoc", "nsz", "contract"}
 
 
 @njit(cache=True, nogil=True, fastmath=SUMS)
-def batchnorm_fwd(x, gamma, beta, running_mean, running_var, y, mean, invstd, eps, momentum, training):
+def batchnorm_fwd(x, gamma, beta, running_mean, running_var, y, mean, invstd, eps, momentum, training, relu):
+    """y = gamma * (x - mean) * invstd + beta per channel; relu(that) when `relu` (a fused relu:
+    netc/plan.py)."""
     N, C, S = x.shape
     M = N * S
     count = x.dtype.type(M)  # exact below 2**24 values per channel; keeps float32 math in float32
@@ -54,49 +56,63 @@ def batchnorm_fwd(x, gamma, beta, running_mean, running_var, y, mean, invstd, ep
         shift = beta[c] - m * scale
         for n in range(N):
             o = (n * C + c) * S
-            for s in range(S):
-                yf[np.uintp(o + s)] = xf[np.uintp(o + s)] * scale + shift
+            if relu:
+                for s in range(S):
+                    v = xf[np.uintp(o + s)] * scale + shift
+                    yf[np.uintp(o + s)] = v if v > ZERO else ZERO
+            else:
+                for s in range(S):
+                    yf[np.uintp(o + s)] = xf[np.uintp(o + s)] * scale + shift
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True, fastmath=SUMS)
-def _sums(xf, gf, N, C, S, c, m):
-    """sum(gy) and sum(gy * (x - m)) over channel c."""
+def _sums(xf, gf, mf, N, C, S, c, m):
+    """sum(gy) and sum(gy * (x - m)) over channel c; gy is zero where a fused relu's output mf is
+    not positive (mf None: no relu)."""
     sg = ZERO
     sgx = ZERO
     for n in range(N):
         o = (n * C + c) * S
         for s in range(S):
             g = gf[np.uintp(o + s)]
+            if mf is not None:
+                g = g if mf[np.uintp(o + s)] > ZERO else ZERO
             sg += g
             sgx += g * (xf[np.uintp(o + s)] - m)
     return sg, sgx
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True, fastmath=SUMS)
-def _input_grad(xf, gf, gxf, N, C, S, c, m, inv, scale, g_mean, gx_mean):
-    """gx += scale * (gy - g_mean - xhat * gx_mean) over channel c, xhat = (x - m) * inv."""
+def _input_grad(xf, gf, mf, gxf, N, C, S, c, m, inv, scale, g_mean, gx_mean):
+    """gx += scale * (gy - g_mean - xhat * gx_mean) over channel c, xhat = (x - m) * inv; gy masked
+    by a fused relu's output mf as in _sums."""
     for n in range(N):
         o = (n * C + c) * S
         for s in range(S):
             i = np.uintp(o + s)
             xhat = (xf[i] - m) * inv
-            gxf[i] += scale * (gf[i] - g_mean - xhat * gx_mean)
+            g = gf[i]
+            if mf is not None:
+                g = g if mf[i] > ZERO else ZERO
+            gxf[i] += scale * (g - g_mean - xhat * gx_mean)
 
 
 @njit(cache=True, nogil=True)
-def batchnorm_vjp(x, gy, gamma, mean, invstd, gx, ggamma, gbeta, training):
+def batchnorm_vjp(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training):
     """ggamma += sum(gy * xhat), gbeta += sum(gy) per channel (both modes), and unless gx is None
     gx += gamma*invstd*(gy - mean(gy) - xhat*mean(gy*xhat)) in training, gamma*invstd*gy in eval.
-    One kernel: the sums read x and gy once for both (Numba prunes the gx branch when it is None)."""
+    One kernel: the sums read x and gy once for both (Numba prunes the gx branch when it is None).
+    With a fused relu, gy is the relu's gradient and mask its output: gy counts where mask > 0."""
     N, C, S = x.shape
     count = x.dtype.type(N * S)
     xf, gf = x.reshape(-1), gy.reshape(-1)
+    mf = None if mask is None else mask.reshape(-1)
     for c in range(C):
         m, inv = mean[c], invstd[c]
-        sg, sgx = _sums(xf, gf, N, C, S, c, m)
+        sg, sgx = _sums(xf, gf, mf, N, C, S, c, m)
         ggamma[c] += sgx * inv
         gbeta[c] += sg
         if gx is not None:  # in training the batch statistics depend on x too
             g_mean = sg / count if training else ZERO
             gx_mean = sgx * inv / count if training else ZERO
-            _input_grad(xf, gf, gx.reshape(-1), N, C, S, c, m, inv, gamma[c] * inv, g_mean, gx_mean)
+            _input_grad(xf, gf, mf, gx.reshape(-1), N, C, S, c, m, inv, gamma[c] * inv, g_mean, gx_mean)

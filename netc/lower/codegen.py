@@ -27,14 +27,20 @@ F = np.{dtype}
 
 def _forward_lines(graph, plan: Plan):
     lines = []
+    absorbed = set(plan.fused.values())
     for step in plan.steps:
-        if step.kind != "fwd":
+        if step.kind != "fwd" or step.node in absorbed:
             continue
         node = graph.node(step.node)
-        e = Emit([plan.names[("y", s)] for s in node.inputs], plan.names[("y", step.node)],
+        act = plan.fused.get(step.node)
+        e = Emit([plan.names[("y", s)] for s in node.inputs], plan.names[("y", act or step.node)],
                  {k: var("w", step.node, k) for k in node.params},
                  {k: plan.names[("ws", step.node, k)] for k in _ws_keys(plan, step.node)})
-        lines.append(f"# {step.node}: {node.op.label(node.attrs)}")
+        label = node.op.label(node.attrs)
+        if act:
+            e.act = graph.node(act).op.name
+            label += f" + {e.act} ({act})"
+        lines.append(f"# {step.node}: {label}")
         lines += node.op.emit_forward(node, e)
     return lines
 
@@ -47,20 +53,25 @@ def _backward_lines(graph, plan: Plan, back):
     lines = ["fill_value(G, F(0))"]
     for loss, weight in back.seeds.items():
         lines.append(f"fill_value({plan.names[('d', loss)]}, F({float(weight)!r}))")
+    absorbed = set(plan.fused.values())
+    unused = {plan.names[("d", n)] for n in plan.fused if ("d", n) in plan.names}  # the relus' VJPs wrote these
     for i, step in enumerate(plan.steps):
-        if step.kind != "vjp":
+        if step.kind != "vjp" or step.node in absorbed:
             continue
         for b in plan.buffers.values():
-            if b.kind == "grad" and b.zero_at == i:
+            if b.kind == "grad" and b.zero_at == i and b.name not in unused:
                 lines.append(f"fill_value({b.name}, F(0))")
         s = step.vjp
         node = graph.node(step.node)
+        act = plan.fused.get(step.node)
         e = Emit([plan.names[("y", src)] for src in node.inputs], plan.names[("y", step.node)],
                  {k: var("w", step.node, k) for k in node.params},
                  {k: plan.names[("ws", step.node, k)] for k in _ws_keys(plan, step.node)},
-                 plan.names[("d", step.node)],
+                 plan.names[("d", act or step.node)],
                  [plan.names[("d", src)] if need else None for src, need in zip(node.inputs, s.grad_inputs)],
                  {k: (var("g", step.node, k) if k in s.grad_params else None) for k in node.params})
+        if act:
+            e.act, e.mask = graph.node(act).op.name, plan.names[("y", act)]
         lines.append(f"# d {step.node}")
         lines += node.op.emit_vjp(node, e)
     return lines

@@ -23,6 +23,8 @@ class Emit:
         self.dx = list(dx or [None] * len(self.x))  # forward mode: input tangents (None: zero)
         self.dp = dict(dp or {})  # forward mode: parameter tangents (None: zero)
         self.dy = dy  # forward mode: the output tangent, written by the op's JVP lines
+        self.act = None  # an activation fused into the op's kernels (netc/plan.py, FUSIBLE)
+        self.mask = None  # its output, which the op's VJP reads to mask the gradient gy
 
     @staticmethod
     def lit(value) -> str:

@@ -58,7 +58,7 @@ class BatchNorm(Op):
         p, a = e.p, node.attrs
         return [f"batchnorm_fwd({flat(e.x[0])}, {p['gamma']}, {p['beta']}, {p['running_mean']}, "
                 f"{p['running_var']}, {flat(e.y)}, {e.ws['mean']}, {e.ws['invstd']}, {e.lit(a['eps'])}, "
-                f"{e.lit(a['momentum'])}, training)"]
+                f"{e.lit(a['momentum'])}, training, {e.act == 'relu'})"]
 
     def emit_vjp(self, node, e):
         gx, gg, gb = e.gx[0], e.gp.get("gamma"), e.gp.get("beta")
@@ -66,8 +66,10 @@ class BatchNorm(Op):
             return []
         # one kernel: the sums the input's and the parameters' gradients share read x and gy once;
         # a frozen gamma's or beta's gradient goes to `unused`, a missing gx is None
-        return [f"batchnorm_vjp({flat(e.x[0])}, {flat(e.gy)}, {e.p['gamma']}, {e.ws['mean']}, {e.ws['invstd']}, "
-                f"{flat(gx) if gx else None}, {gg or e.ws['unused']}, {gb or e.ws['unused']}, training)"]
+        mask = flat(e.mask) if e.mask else None  # a fused relu's output (netc/plan.py)
+        return [f"batchnorm_vjp({flat(e.x[0])}, {flat(e.gy)}, {mask}, {e.p['gamma']}, {e.ws['mean']}, "
+                f"{e.ws['invstd']}, {flat(gx) if gx else None}, {gg or e.ws['unused']}, {gb or e.ws['unused']}, "
+                "training)"]
 
     def emit_jvp(self, node, e):
         # the running statistics carry no tangent; a zero tangent passes a flag and a stand-in array
