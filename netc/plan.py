@@ -163,17 +163,19 @@ def make_plan(graph, mode="train", back=None, outputs=None) -> Plan:
     return Plan(mode, steps, buffers, names, outputs, fused)
 
 
-FUSIBLE = {("batchnorm", "relu")}  # (producer, activation) pairs whose kernels take the activation
 FUSE = True  # tests switch fusion off to compare
 
 
 def _fuse_activations(graph, order, index, buffers, names, outputs):
-    """A relu whose input is a batch norm read by nothing else runs inside the batch norm's kernels:
-    the forward writes relu(bn(x)) straight into the relu's buffer, and the batch norm's VJP reads
-    the relu's gradient and output (the mask) instead of a gradient the relu's VJP would write. Two
-    sweeps over the tensor and a gradient buffer's zeroing go (W4: 7 batch norms). The batch norm's
-    own output and gradient buffers stay in the plan, untouched. The relu's output now starts at
-    the batch norm's step, and it and the relu's gradient live until the batch norm's VJP."""
+    """An activation whose input is read by nothing else runs inside its producer's kernels when the
+    producer's op takes it (Op.fuses_activation; batch norm takes relu): the
+    forward writes act(f(x)) straight into the activation's buffer, and the producer's VJP reads the
+    activation's gradient and output (the mask) instead of a gradient the activation's VJP would
+    write. Two sweeps over the tensor and a gradient buffer's zeroing go. The producer's own output
+    and gradient buffers stay in the plan, untouched. The activation's output now starts at the
+    producer's step, and it and its gradient live until the producer's VJP. Measured on W4 (4 batch
+    norms + relu), interleaved in one process: 24.2 -> 23.7 ms a step. A residual add taking its
+    relu measured no faster and was left out."""
     fused = {}
     if not FUSE:
         return fused
@@ -183,7 +185,7 @@ def _fuse_activations(graph, order, index, buffers, names, outputs):
             continue
         n = node.inputs[0]
         producer = graph.node(n)
-        if ((producer.op.name, node.op.name) not in FUSIBLE or n in outputs or producer.is_loss
+        if (not producer.op.fuses_activation(producer, node.op.name) or n in outputs or producer.is_loss
                 or graph.g.out_degree(n) != 1 or (("vjp", n) in index) != (("vjp", r) in index)):
             continue
         fused[n] = r

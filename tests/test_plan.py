@@ -76,3 +76,11 @@ def test_fused_gradients_match_finite_differences(monkeypatch):
         down, _ = net.loss_and_grad(**x)
         net.P[:] = P
         np.testing.assert_allclose((up - down) / (2 * h), g @ v[:g.size], rtol=1e-5, atol=1e-9)
+
+
+def test_the_same_graph_planned_without_fusion_is_another_module(monkeypatch):
+    keys = []
+    for fuse in (True, False):
+        monkeypatch.setattr(plan, "FUSE", fuse)
+        keys.append(netc.compile(SPEC.format(name="key")).key)
+    assert keys[0] != keys[1]

@@ -240,6 +240,12 @@ class Op:
     def label(self, attrs: dict) -> str:
         return self.name
 
+    # 6b. fusion: whether this node's kernels can apply the activation `act` (an op name) to their
+    #    output themselves, with emit_forward writing act(y) to e.y when e.act is set and emit_vjp
+    #    masking e.gy by e.mask, the activation's output (netc/plan.py, _fuse_activations)
+    def fuses_activation(self, node, act: str) -> bool:
+        return False
+
     def __repr__(self):
         return f"<op {self.name}>"
 

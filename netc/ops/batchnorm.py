@@ -54,6 +54,9 @@ class BatchNorm(Op):
         # mean and 1/std the forward used, for the VJP; `unused` takes a frozen gamma's or beta's gradient
         return {"mean": (c, y.dtype), "invstd": (c, y.dtype), "unused": (c, y.dtype)}
 
+    def fuses_activation(self, node, act):
+        return act == "relu"
+
     def emit_forward(self, node, e):
         p, a = e.p, node.attrs
         return [f"batchnorm_fwd({flat(e.x[0])}, {p['gamma']}, {p['beta']}, {p['running_mean']}, "
