@@ -6,9 +6,10 @@ three ranks. `stride`, `pad` (left pads; the right ones follow from the sizes) a
 in the padding; y[n] = W (F x CK) . col (CK x P) by BLAS.
 
 The batch is split into contiguous chunks that run on Numba's threads (prange), each example's
-columns and GEMM on one thread; BLAS itself stays on one thread (netc/threads.py). The GEMMs call
-BLAS directly (`_gemm`) so that they read the strided column block of one example, accumulate
-and transpose in place: no copies around them.
+columns and GEMM on one thread; BLAS itself stays on one thread (netc/threads.py). Each chunk
+builds one example's columns at a time in its own CK x P scratch, which stays in L2; the weight
+gradient builds them again rather than keep them all. The GEMMs call BLAS directly (blas._gemm)
+so that they write into y[n], accumulate and transpose in place: no copies around them.
 """
 from __future__ import annotations
 
