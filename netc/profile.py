@@ -87,10 +87,7 @@ def profile(net, inputs=None, N=32, T=None, steps=20, warmup=3, seed=0) -> Profi
         inputs = random_inputs(net, np.random.default_rng(seed), N=N, T=T or 8)
     arrays, N, T = net._check(inputs, net._needed(net.train_plan))
     _, bufs, _ = net._bufs("train", N, T)
-    h = net.hyper
-    hyper = (float(h.get("momentum", h.get("beta1", 0.0))), float(h.get("weight_decay", 0.0)),
-             float(h.get("beta2", 0.999)), float(h.get("eps", 1e-8)), 0.0)
-    lr = float(h.get("lr", 0.01))
+    lr, hyper = net._step_hyper(None, None, N, T)
 
     samples: dict = {}
     state = {"key": None, "t": 0.0}

@@ -318,13 +318,7 @@ class Network:
         """One step of forward, backward and the spec's optimizer update; returns the loss."""
         self._need_loss()
         arrays, N, T = self._check(inputs, self._needed(self.train_plan))
-        h = self.hyper
-        lr = float(h.get("lr", 0.01) if lr is None else lr)
-        if self._lr_factor is not None:
-            lr *= self._lr_factor(N, T)
-        clip = float((self.graph.train.get("clip_norm") or 0.0) if clip is None else clip)
-        hyper = (float(h.get("momentum", h.get("beta1", 0.0))), float(h.get("weight_decay", 0.0)),
-                 float(h.get("beta2", 0.999)), float(h.get("eps", 1e-8)), clip)
+        lr, hyper = self._step_hyper(lr, clip, N, T)
         if self.jit:
             L, off, views = self._compiled("train", N, T)
             self._stage(views, arrays)
@@ -334,6 +328,17 @@ class Network:
             loss = self.module.train_step(*arrays, bufs, self.P, self.G, self.S, self._seed(seed), lr, *hyper)
         self.step_count += 1
         return float(loss)
+
+    def _step_hyper(self, lr, clip, N, T):
+        """The learning rate and the rest of the update's arguments (momentum or beta1, weight
+        decay, beta2, eps, clip) of a training step at batch N and length T."""
+        h = self.hyper
+        lr = float(h.get("lr", 0.01) if lr is None else lr)
+        if self._lr_factor is not None:
+            lr *= self._lr_factor(N, T)
+        clip = float((self.graph.train.get("clip_norm") or 0.0) if clip is None else clip)
+        return lr, (float(h.get("momentum", h.get("beta1", 0.0))), float(h.get("weight_decay", 0.0)),
+                    float(h.get("beta2", 0.999)), float(h.get("eps", 1e-8)), clip)
 
     def warm(self, N=1, T=2):
         """Compile what the first calls would (forward, and the training step when the spec has a
