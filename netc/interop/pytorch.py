@@ -90,9 +90,11 @@ class TorchGraph:
         if name.startswith("conv"):
             d = node.op.spatial
             pads = getattr(node, "resolved_pads", None) or [(q, q) for q in a["pad"]]
-            flat = [v for lr in reversed(pads) for v in lr]
             conv = (F.conv1d, F.conv2d, F.conv3d)[d - 1]
-            return conv(F.pad(x, flat) if any(flat) else x, p["weight"], p.get("bias"), a["stride"], 0, a["dilation"])
+            if all(left == right for left, right in pads):  # as a PyTorch user writes it: padding=
+                return conv(x, p["weight"], p.get("bias"), a["stride"], [left for left, _ in pads], a["dilation"])
+            flat = [v for lr in reversed(pads) for v in lr]
+            return conv(F.pad(x, flat), p["weight"], p.get("bias"), a["stride"], 0, a["dilation"])
         if name.startswith(("maxpool", "avgpool")):
             return self._pool(node, x)
         if name.startswith("global"):
