@@ -53,6 +53,24 @@ def test_forward_matches_reference(case, seed):
         np.testing.assert_allclose(y, ref, rtol=tol, atol=tol * 10)
 
 
+@settings(max_examples=10, deadline=None)
+@given(conv_cases(), st.integers(0, 2**32 - 1))
+def test_forward_by_rows_matches_reference(case, seed):
+    """Enough channels that the forward builds rows (conv_fwd_rows) wherever the window is wider
+    than one tap: every stride, dilation, padding and rounding the column path sees."""
+    attrs, shape = case
+    shape[1] = channels = 16
+    rng = np.random.default_rng(seed)
+    for dtype, tol in (("float32", 1e-5), ("float64", 1e-12)):
+        g, node = one_op(op_name(shape), attrs, shape[1:], dtype)
+        x = rng.standard_normal(shape).astype(dtype)
+        params = random_params(node, rng, dtype)
+        out = run_node(g, node.name, [x], params)
+        assert ("rows_in" in out["ws"]) == (max(attrs["kernel"]) > 1)
+        ref = node.op.reference(node, [x.astype("float64")], {k: p.astype("float64") for k, p in params.items()})
+        np.testing.assert_allclose(out["y"], ref, rtol=tol, atol=tol * 10 * channels)
+
+
 @settings(max_examples=15, deadline=None)
 @given(conv_cases(), st.integers(0, 2**32 - 1))
 def test_vjp_matches_finite_differences(case, seed):
