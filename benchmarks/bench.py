@@ -203,6 +203,18 @@ def blas_threads():
     return limit_blas()
 
 
+def blas_core():
+    """The OpenBLAS core netc's BLAS (scipy's, which Numba calls) runs, and whether the environment
+    pinned it: OPENBLAS_CORETYPE=Haswell on an AVX-512 machine halves its float32 GEMM."""
+    from threadpoolctl import threadpool_info
+
+    cores = {i["filepath"]: i.get("architecture") for i in threadpool_info() if i["user_api"] == "blas"}
+    scipy_core = next((c for f, c in cores.items() if "scipy.libs" in f), "unknown")
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    return (f"OpenBLAS core {scipy_core} for netc (scipy's), "
+            + (f"pinned by OPENBLAS_CORETYPE={pinned}" if pinned else "OpenBLAS's own choice"))
+
+
 def _reset_blas():
     from netc import threads
 
@@ -301,6 +313,7 @@ def write_results(path, rows, roof, share, quick):
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         f"- versions: Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
         f"torch {torch_version}, jax {jax_version}",
+        f"- BLAS: {blas_core()}",
         f"- threads: PyTorch {THREADS} (OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}: unset "
         "leaves PyTorch's default, whose idle threads spin; on a busy machine they slow every turn in the round, "
         "so run this on a quiet one; frameworks take turns in blocks of 5 timed steps after 3 untimed ones, as "

@@ -110,8 +110,9 @@ class Network:
         self.optimizer, self.hyper = opt[0], dict(opt[1])
         if self.optimizer not in ("sgd", "adam"):
             self.optimizer = "sgd"  # the perceptron and delta rules are SGD on their neuron's loss
-        # the fusions are in the key too: the same graph planned without them (tests) is another module
-        fused = [sorted(p.fused.items()) for p in (self.infer_plan, self.train_plan) if p]
+        # the fusions and first writes are in the key too: the same graph planned without them
+        # (tests) is another module
+        fused = [(sorted(p.fused.items()), sorted(p.fresh.items())) for p in (self.infer_plan, self.train_plan) if p]
         self.key = cache.key_for(graph, f"{self.optimizer}|{sorted(wrt_inputs)}|{fused}")
         self.module, self.cache_hit = cache.load_module(
             self.key, lambda: generate(graph, self.infer_plan, self.train_plan, self.back, self.key,

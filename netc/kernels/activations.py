@@ -72,11 +72,16 @@ def relu_fwd(x, y):
 
 
 @njit(cache=True, nogil=True)
-def relu_vjp_x(y, gy, gx):
+def relu_vjp_x(y, gy, gx, accumulate):
+    """gx += gy where y > 0; gx = that, 0 elsewhere, when not `accumulate` (netc/plan.py)."""
     yf, gyf, gxf = y.reshape(-1), gy.reshape(-1), gx.reshape(-1)
-    for i in range(yf.size):
-        if yf[i] > ZERO:
-            gxf[i] += gyf[i]
+    if accumulate:
+        for i in range(yf.size):
+            if yf[i] > ZERO:
+                gxf[i] += gyf[i]
+    else:
+        for i in range(yf.size):
+            gxf[i] = gyf[i] if yf[i] > ZERO else ZERO
 
 
 @njit(cache=True, nogil=True)

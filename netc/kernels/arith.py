@@ -77,32 +77,47 @@ def mul_fwd(a, b, y):
 
 # reassoc: the broadcast gradient's inner sums vectorize
 @njit(cache=True, nogil=True, no_cpython_wrapper=True, error_model="numpy", fastmath=REDUCE)
-def _accumulate(gy, other, gx):
-    """gx += gy (other None) or gy * other, summed over the axes where gx is broadcast."""
+def _accumulate(gy, other, gx, accumulate):
+    """gx += gy (other None) or gy * other, summed over the axes where gx is broadcast; gx = ...
+    when not `accumulate` (gx then holds anything: a broadcast gx is zeroed first, a full one written)."""
     gyf, gxf = gy.reshape(-1), gx.reshape(-1)
     M = gy.shape[3]
     full = gx.shape[3] != 1
     fo = other is not None and other.shape[3] != 1
+    write = not accumulate and gx.size == gy.size  # every gx element is one gy element: write it
+    if not accumulate and not write:
+        for i in range(gxf.size):
+            gxf[i] = gyf.dtype.type(0)
     for i in range(gy.shape[0]):
         for j in range(gy.shape[1]):
             for k in range(gy.shape[2]):
                 og = ((i * gy.shape[1] + j) * gy.shape[2] + k) * M
                 ox = _offset(gx, i, j, k)
                 if other is None:
-                    if full:
+                    if full and write:
+                        for m in range(M):
+                            gxf[np.uintp(ox + m)] = gyf[np.uintp(og + m)]
+                    elif full:
                         for m in range(M):
                             gxf[np.uintp(ox + m)] += gyf[np.uintp(og + m)]
                     else:
                         acc = gyf.dtype.type(0)
                         for m in range(M):
                             acc += gyf[np.uintp(og + m)]
-                        gxf[np.uintp(ox)] += acc
+                        gxf[np.uintp(ox)] = acc if write else gxf[np.uintp(ox)] + acc
                 else:
                     of = other.reshape(-1)
                     oo = _offset(other, i, j, k)
-                    if full and fo:
+                    if full and fo and write:
+                        for m in range(M):
+                            gxf[np.uintp(ox + m)] = gyf[np.uintp(og + m)] * of[np.uintp(oo + m)]
+                    elif full and fo:
                         for m in range(M):
                             gxf[np.uintp(ox + m)] += gyf[np.uintp(og + m)] * of[np.uintp(oo + m)]
+                    elif full and write:
+                        v = of[np.uintp(oo)]
+                        for m in range(M):
+                            gxf[np.uintp(ox + m)] = gyf[np.uintp(og + m)] * v
                     elif full:
                         v = of[np.uintp(oo)]
                         for m in range(M):
@@ -111,21 +126,24 @@ def _accumulate(gy, other, gx):
                         acc = gyf.dtype.type(0)
                         for m in range(M):
                             acc += gyf[np.uintp(og + m)] * of[np.uintp(oo + m)]
-                        gxf[np.uintp(ox)] += acc
+                        gxf[np.uintp(ox)] = acc if write else gxf[np.uintp(ox)] + acc
                     else:
                         acc = gyf.dtype.type(0)
                         for m in range(M):
                             acc += gyf[np.uintp(og + m)]
-                        gxf[np.uintp(ox)] += acc * of[np.uintp(oo)]
+                        v = acc * of[np.uintp(oo)]
+                        gxf[np.uintp(ox)] = v if write else gxf[np.uintp(ox)] + v
 
 
 @njit(cache=True, nogil=True)
-def add_vjp_x(gy, gx):
-    """gx += gy summed over the axes where gx is broadcast (either input: add is symmetric)."""
-    _accumulate(gy, None, gx)
+def add_vjp_x(gy, gx, accumulate):
+    """gx += gy summed over the axes where gx is broadcast (either input: add is symmetric); gx = ...
+    when not `accumulate` (netc/plan.py: the gradient's first writer)."""
+    _accumulate(gy, None, gx, accumulate)
 
 
 @njit(cache=True, nogil=True)
-def mul_vjp_x(gy, other, gx):
-    """gx += gy * other, summed over the axes where gx is broadcast (either input)."""
-    _accumulate(gy, other, gx)
+def mul_vjp_x(gy, other, gx, accumulate):
+    """gx += gy * other, summed over the axes where gx is broadcast (either input); gx = ... when
+    not `accumulate`."""
+    _accumulate(gy, other, gx, accumulate)

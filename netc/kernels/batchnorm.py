@@ -109,9 +109,9 @@ def _sums(xf, gf, mf, N, C, S, c, m):
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True, fastmath=SUMS)
-def _input_grad(xf, gf, mf, gxf, N, C, S, c, m, inv, scale, g_mean, gx_mean):
+def _input_grad(xf, gf, mf, gxf, N, C, S, c, m, inv, scale, g_mean, gx_mean, accumulate):
     """gx += scale * (gy - g_mean - xhat * gx_mean) over channel c, xhat = (x - m) * inv; gy masked
-    by a fused relu's output mf as in _sums."""
+    by a fused relu's output mf as in _sums. gx = ... when not `accumulate`."""
     for n in range(N):
         o = (n * C + c) * S
         for s in range(S):
@@ -120,30 +120,32 @@ def _input_grad(xf, gf, mf, gxf, N, C, S, c, m, inv, scale, g_mean, gx_mean):
             g = gf[i]
             if mf is not None:
                 g = g if mf[i] > ZERO else ZERO
-            gxf[i] += scale * (g - g_mean - xhat * gx_mean)
+            v = scale * (g - g_mean - xhat * gx_mean)
+            gxf[i] = gxf[i] + v if accumulate else v
 
 
 @njit(cache=True, nogil=True)
-def batchnorm_vjp(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training):
+def batchnorm_vjp(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training, accumulate):
     """ggamma += sum(gy * xhat), gbeta += sum(gy) per channel (both modes), and unless gx is None
     gx += gamma*invstd*(gy - mean(gy) - xhat*mean(gy*xhat)) in training, gamma*invstd*gy in eval.
     One kernel: the sums read x and gy once for both (Numba prunes the gx branch when it is None).
-    With a fused relu, gy is the relu's gradient and mask its output: gy counts where mask > 0."""
+    With a fused relu, gy is the relu's gradient and mask its output: gy counts where mask > 0.
+    gx = ... rather than += when not `accumulate` (netc/plan.py: the gradient's first writer)."""
     if _serial(x):
         for c in range(x.shape[1]):
-            _vjp_channel(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training, c)
+            _vjp_channel(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training, accumulate, c)
     else:
-        _vjp_channels(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training)
+        _vjp_channels(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training, accumulate)
 
 
 @njit(cache=True, nogil=True, parallel=True, no_cpython_wrapper=True)
-def _vjp_channels(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training):
+def _vjp_channels(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training, accumulate):
     for c in prange(x.shape[1]):
-        _vjp_channel(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training, c)
+        _vjp_channel(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training, accumulate, c)
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
-def _vjp_channel(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training, c):
+def _vjp_channel(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training, accumulate, c):
     N, C, S = x.shape
     count = x.dtype.type(N * S)
     xf, gf = x.reshape(-1), gy.reshape(-1)
@@ -155,4 +157,4 @@ def _vjp_channel(x, gy, mask, gamma, mean, invstd, gx, ggamma, gbeta, training, 
     if gx is not None:  # in training the batch statistics depend on x too
         g_mean = sg / count if training else ZERO
         gx_mean = sgx * inv / count if training else ZERO
-        _input_grad(xf, gf, mf, gx.reshape(-1), N, C, S, c, m, inv, gamma[c] * inv, g_mean, gx_mean)
+        _input_grad(xf, gf, mf, gx.reshape(-1), N, C, S, c, m, inv, gamma[c] * inv, g_mean, gx_mean, accumulate)

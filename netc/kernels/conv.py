@@ -326,22 +326,27 @@ def _forward_rows_chunks(x, wr, b, y, cols, xt, yt, kernel, stride, pad, dilatio
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
-def _input_grad_examples(lo, hi, g3, w2, gx, gcol, kernel, stride, pad, dilation, out):
+def _input_grad_examples(lo, hi, g3, w2, gx, gcol, kernel, stride, pad, dilation, out, accumulate):
     F, CK = w2.shape
     P = g3.shape[2]
     for n in range(lo, hi):
         _gemm(w2, True, CK, g3[n], False, P, gcol, P, CK, P, F, False)  # W^T . gy[n]
+        if not accumulate:  # zeroed here, in cache, rather than in a pass over the whole batch
+            gxf = gx[n].reshape(-1)
+            for i in range(gxf.size):
+                gxf[i] = ZERO
         col2im(gcol, 0, gx[n], kernel, stride, pad, dilation, out)
 
 
 @njit(cache=True, nogil=True)
-def conv_vjp_x(gy, w, gx, gcols, stride, pad, dilation):
-    """gx += col2im(W^T . gy[n]) per example; gcols: chunks x CK x P scratch, one per chunk."""
-    _input_grad_chunks(gy, w, gx, gcols, _plain(stride), _plain(pad), _plain(dilation))
+def conv_vjp_x(gy, w, gx, gcols, accumulate, stride, pad, dilation):
+    """gx += col2im(W^T . gy[n]) per example, gx = ... when not `accumulate` (netc/plan.py: the
+    gradient's first writer); gcols: chunks x CK x P scratch, one per chunk."""
+    _input_grad_chunks(gy, w, gx, gcols, accumulate, _plain(stride), _plain(pad), _plain(dilation))
 
 
 @njit(cache=True, nogil=True, parallel=True, no_cpython_wrapper=True)
-def _input_grad_chunks(gy, w, gx, gcols, stride, pad, dilation):
+def _input_grad_chunks(gy, w, gx, gcols, accumulate, stride, pad, dilation):
     kernel, out, P = _geometry(w, gy)
     N, F = gy.shape[0], gy.shape[1]
     w2 = w.reshape(F, -1)
@@ -350,11 +355,11 @@ def _input_grad_chunks(gy, w, gx, gcols, stride, pad, dilation):
     if _serial(N, w2.size * P):
         for t in range(chunks):
             _input_grad_examples(t * N // chunks, (t + 1) * N // chunks, g3, w2, gx, gcols[t], kernel, stride, pad,
-                                 dilation, out)
+                                 dilation, out, accumulate)
     else:
         for t in prange(chunks):
             _input_grad_examples(t * N // chunks, (t + 1) * N // chunks, g3, w2, gx, gcols[t], kernel, stride, pad,
-                                 dilation, out)
+                                 dilation, out, accumulate)
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)

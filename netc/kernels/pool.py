@@ -242,11 +242,16 @@ def globalavgpool_fwd(x, y):
 
 
 @njit(cache=True, nogil=True)
-def globalavgpool_vjp_x(gy, gx):
+def globalavgpool_vjp_x(gy, gx, accumulate):
+    """gx += gy / S over each (n, c) plane; gx = that when not `accumulate` (netc/plan.py)."""
     N, C, S = gx.shape
     count = gx.dtype.type(S)
     for n in range(N):
         for c in range(C):
             g = gy[n, c] / count
-            for s in range(S):
-                gx[n, c, s] += g
+            if accumulate:
+                for s in range(S):
+                    gx[n, c, s] += g
+            else:
+                for s in range(S):
+                    gx[n, c, s] = g

@@ -72,6 +72,7 @@ def _backward_lines(graph, plan: Plan, back):
                  {k: (var("g", step.node, k) if k in s.grad_params else None) for k in node.params})
         if act:
             e.act, e.mask = graph.node(act).op.name, plan.names[("y", act)]
+        e.fresh = [plan.fresh.get(g) == (step.node, i) for i, g in enumerate(e.gx)]
         lines.append(f"# d {step.node}")
         lines += node.op.emit_vjp(node, e)
     return lines

@@ -25,6 +25,11 @@ class Emit:
         self.dy = dy  # forward mode: the output tangent, written by the op's JVP lines
         self.act = None  # an activation fused into the op's kernels (netc/plan.py, FUSIBLE)
         self.mask = None  # its output, which the op's VJP reads to mask the gradient gy
+        self.fresh = [False] * len(self.x)  # gx[i] not zeroed: the op writes it (Op.writes_gradient)
+
+    def accumulate(self, slot) -> str:
+        """The kernels' `accumulate` argument for gx[slot]: add to it, or write it."""
+        return repr(not self.fresh[slot])
 
     @staticmethod
     def lit(value) -> str:

@@ -36,7 +36,10 @@ class Elementwise(Op):
         rule = KERNELS[self.name][1]
         if not e.gx[0] or rule is None:
             return []
-        return [rule.format(x=e.x[0], y=e.y, gy=e.gy, gx=e.gx[0], **_lits(node, e))]
+        return [rule.format(x=e.x[0], y=e.y, gy=e.gy, gx=e.gx[0], accumulate=e.accumulate(0), **_lits(node, e))]
+
+    def writes_gradient(self, node, slot):
+        return "{accumulate}" in (KERNELS.get(self.name, (None, None))[1] or "")  # subclasses emit their own
 
     def emit_jvp(self, node, e):
         rule = JVP[self.name]
@@ -79,7 +82,7 @@ KERNELS = {
     "identity": ("identity_fwd({x}, {y})", "identity_vjp_x({gy}, {gx})"),
     "sigmoid": ("sigmoid_fwd({x}, {y})", "sigmoid_vjp_x({y}, {gy}, {gx})"),
     "tanh": ("tanh_fwd({x}, {y})", "tanh_vjp_x({y}, {gy}, {gx})"),
-    "relu": ("relu_fwd({x}, {y})", "relu_vjp_x({y}, {gy}, {gx})"),
+    "relu": ("relu_fwd({x}, {y})", "relu_vjp_x({y}, {gy}, {gx}, {accumulate})"),
     "leaky_relu": ("leaky_relu_fwd({x}, {y}, {slope})", "leaky_relu_vjp_x({x}, {gy}, {gx}, {slope})"),
     "elu": ("elu_fwd({x}, {y}, {alpha})", "elu_vjp_x({x}, {y}, {gy}, {gx}, {alpha})"),
     "threshold": ("threshold_fwd({x}, {y})", None),  # a step: zero gradient almost everywhere

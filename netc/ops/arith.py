@@ -101,12 +101,15 @@ class Binary(Op):
         a, b, gy = self._views(node, [e.x[0], e.x[1], e.gy])
         ga, gb, _ = self._views(node, [e.gx[0], e.gx[1], None])
         lines = []
-        for g, other in ((ga, b), (gb, a)):
+        for slot, g, other in ((0, ga, b), (1, gb, a)):
             if g and self.name == "add":
-                lines.append(f"add_vjp_x({gy}, {g})")
+                lines.append(f"add_vjp_x({gy}, {g}, {e.accumulate(slot)})")
             elif g:
-                lines.append(f"mul_vjp_x({gy}, {other}, {g})")
+                lines.append(f"mul_vjp_x({gy}, {other}, {g}, {e.accumulate(slot)})")
         return lines
+
+    def writes_gradient(self, node, slot):
+        return True
 
     def emit_jvp(self, node, e):
         # one kernel per op; a None tangent is zero (Numba specialises on it)

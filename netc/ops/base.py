@@ -187,7 +187,9 @@ class Op:
     #    needed), e.gp[name] (None: frozen), e.lit(0.1) for a float constant in the network's
     #    dtype, and the run-time names `training` (bool) and `seed` (int).
     #    Gradients ACCUMULATE (+=) into e.gx and e.gp: the runtime zeroes them before a backward
-    #    pass, and fan-out then needs no extra code.
+    #    pass, and fan-out then needs no extra code. Except where an op's `writes_gradient` says
+    #    it can write input i's gradient and it is that gradient's first writer (netc/plan.py):
+    #    then the buffer is not zeroed and e.accumulate(i) is "False" for the op's kernel to write.
     def workspace(self, node, xs: list, y) -> dict:
         """Scratch and saved tensors: name -> (shape with 'N'/'T' symbols, dtype)."""
         return {}
@@ -197,6 +199,11 @@ class Op:
 
     def emit_vjp(self, node, e) -> list:
         raise NotImplementedError(f"{self.name} has no VJP")
+
+    def writes_gradient(self, node, slot: int) -> bool:
+        """Whether emit_vjp passes e.accumulate(slot) to a kernel that then writes every element
+        of gx[slot] (so the plan need not zero it first: a pass over the buffer saved)."""
+        return False
 
     #    Forward mode: lines that WRITE (not accumulate) the output's tangent e.dy from the input
     #    tangents e.dx[i] (None: that input's tangent is zero) and the parameter tangents

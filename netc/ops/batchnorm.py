@@ -72,7 +72,10 @@ class BatchNorm(Op):
         mask = flat(e.mask) if e.mask else None  # a fused relu's output (netc/plan.py)
         return [f"batchnorm_vjp({flat(e.x[0])}, {flat(e.gy)}, {mask}, {e.p['gamma']}, {e.ws['mean']}, "
                 f"{e.ws['invstd']}, {flat(gx) if gx else None}, {gg or e.ws['unused']}, {gb or e.ws['unused']}, "
-                "training)"]
+                f"training, {e.accumulate(0)})"]
+
+    def writes_gradient(self, node, slot):
+        return True
 
     def emit_jvp(self, node, e):
         # the running statistics carry no tangent; a zero tangent passes a flag and a stand-in array

@@ -97,13 +97,17 @@ class Conv(Op):
     def emit_vjp(self, node, e):
         gy, w, lines = as3d(e.gy, self.spatial), as3d(e.p["weight"], self.spatial), []
         if e.gx[0]:
-            lines.append(f"conv_vjp_x({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['cols']}, {geometry(node)})")
+            lines.append(f"conv_vjp_x({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['cols']}, {e.accumulate(0)}, "
+                         f"{geometry(node)})")
         if e.gp.get("weight"):
             lines.append(f"conv_vjp_w({as3d(e.x[0], self.spatial)}, {gy}, {as3d(e.gp['weight'], self.spatial)}, "
                          f"{e.ws['cols']}, {e.ws['gw_parts']}, {geometry(node)})")
         if e.gp.get("bias"):
             lines.append(f"conv_vjp_b({gy}, {e.gp['bias']})")
         return lines
+
+    def writes_gradient(self, node, slot):
+        return True
 
     def emit_jvp(self, node, e):
         # dy = conv(dx, W) + conv(x, dW) + db: the first term present writes, the rest add.

@@ -156,7 +156,10 @@ class GlobalPool(Op):
             return []
         if self.kind == "max":
             return [f"globalmaxpool_vjp_x({e.gy}, {e.ws['arg']}, {flat(e.gx[0])})"]
-        return [f"globalavgpool_vjp_x({e.gy}, {flat(e.gx[0])})"]
+        return [f"globalavgpool_vjp_x({e.gy}, {flat(e.gx[0])}, {e.accumulate(0)})"]
+
+    def writes_gradient(self, node, slot):
+        return self.kind == "avg"
 
     def emit_jvp(self, node, e):
         if not e.dx[0]:
