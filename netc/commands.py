@@ -106,12 +106,14 @@ def emit_compiler_view(graph, what) -> str:
 
 
 def _load_graph(path):
+    """The spec's graph, or None once its errors are printed."""
     from .frontend import load
 
     try:
-        return load(path), None
+        return load(path)
     except SpecError as err:
-        return None, err.render()
+        print(err.render(), file=sys.stderr)
+        return None
 
 
 def _writable(folder):
@@ -147,9 +149,8 @@ def cmd_train(args) -> int:
     from .train.data import DataError, load_data, load_vocab, save_vocab, split
     from .train.loop import CHECKPOINT, Config, Diverged, fit, plot
 
-    graph, err = _load_graph(args.spec)
-    if err:
-        print(err, file=sys.stderr)
+    graph = _load_graph(args.spec)
+    if graph is None:
         return 1
     if not graph.losses:
         return _fail(f"{args.spec}: the spec has no 'loss:', so there is nothing to train")
@@ -214,9 +215,8 @@ def _net_with_weights(args, need_data=True):
     from .runtime import Network
     from .train.data import DataError, load_data, load_vocab
 
-    graph, err = _load_graph(args.spec)
-    if err:
-        print(err, file=sys.stderr)
+    graph = _load_graph(args.spec)
+    if graph is None:
         return None, None, 1
     if not os.path.exists(args.weights):
         return None, None, _fail(f"{args.weights}: no such file")
@@ -362,9 +362,8 @@ def cmd_gradcheck(args) -> int:
     from .runtime import Network
     from .testing import check_grads, failure_message, grad_table
 
-    graph, err = _load_graph(args.spec)
-    if err:
-        print(err, file=sys.stderr)
+    graph = _load_graph(args.spec)
+    if graph is None:
         return 1
     graph = copy.copy(graph)
     graph.train = {}  # the derivatives of the spec itself, not of a training rule's surrogate
@@ -397,9 +396,8 @@ def cmd_profile(args) -> int:
     from .profile import profile
     from .runtime import Network
 
-    graph, err = _load_graph(args.spec)
-    if err:
-        print(err, file=sys.stderr)
+    graph = _load_graph(args.spec)
+    if graph is None:
         return 1
     if not graph.losses:
         return _fail(f"{graph.name} has no loss: a profile times training steps")
