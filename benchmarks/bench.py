@@ -244,7 +244,8 @@ def startup_row(spec, N, T):
     ref = startup.torch_startup(spec, N, T)
     sec = {k: r["seconds"] for k, r in runs.items()}
     rss = runs["warm"]["rss_mib"]  # a process that trains on cached code (a cold one also holds LLVM's)
-    return {"cold_s": f"{sec['cold']:.1f}", "cold_py_s": f"{sec['cold_py']:.1f}", "warm_s": f"{sec['warm']:.2f}", "new_spec_s": f"{sec['new_spec']:.2f}",
+    return {"cold_s": f"{sec['cold']:.1f}", "cold_py_s": f"{sec['cold_py']:.1f}", "warm_s": f"{sec['warm']:.2f}",
+            "new_spec_s": f"{sec['new_spec']:.2f}",
             "new_spec_jit_s": f"{sec['new_spec_jit']:.1f}", "torch_start_s": fmt_s(ref and ref["seconds"]),
             "warm_ratio": ratio(sec["warm"], ref and ref["seconds"]),
             "new_spec_ratio": ratio(sec["new_spec"], ref and ref["seconds"]),
@@ -349,8 +350,8 @@ def write_results(path, rows, roof, share, quick):
 
 STEP_COLUMNS = ["workload", "netc_ms", "torch_ms", "ratio", "jax_ms", "ratio_jax", "py_tier_ms", "b1_netc_ms",
                 "b1_torch_ms", "b1_ratio", "b1_jax_ms", "b1_ratio_jax", "allocs"]
-STARTUP_COLUMNS = ["workload", "cold_s", "cold_py_s", "warm_s", "new_spec_s", "new_spec_jit_s", "torch_start_s", "warm_ratio",
-                   "new_spec_ratio", "rss_mib", "torch_rss_mib", "rss_ratio"]
+STARTUP_COLUMNS = ["workload", "cold_s", "cold_py_s", "warm_s", "new_spec_s", "new_spec_jit_s", "torch_start_s",
+                   "warm_ratio", "new_spec_ratio", "rss_mib", "torch_rss_mib", "rss_ratio"]
 
 
 def _table(rows, columns):

@@ -36,7 +36,8 @@ def use_threads():
 
     GNU OpenMP does not survive fork(): Numba kills a forked child's first parallel region once the
     parent has run one. So a forked child (multiprocessing's default start on Linux) gets one
-    Numba thread, and netc's kernels run their chunks in turn there (`get_num_threads() < 2`)."""
+    Numba thread, and netc's kernels run their chunks in turn there (kernels/parallel.py,
+    `threads_now() < 2`)."""
     if "NUMBA_THREADING_LAYER" in os.environ:
         return
     from numba.core import config

@@ -3,7 +3,8 @@
 The op reshapes 1-d and 2-d tensors to 3-d with singleton axes, so one compiled kernel serves all
 three ranks. `stride`, `pad` (left pads; the right ones follow from the sizes) and `dilation` are
 (d, h, w) tuples. Columns: col[(c, a, b, k), (od, oh, ow)] = x[c, od*sd - pd + a*dd, ...], zero
-in the padding; y[n] = W (F x CK) . col (CK x P) by BLAS.
+in the padding; y[n] = W (F x CK) . col (CK x P) by BLAS. Where the op picks it (ops/conv.py,
+by_rows) the forward builds rows instead, P x CK (conv_fwd_rows below); the VJPs use columns.
 
 The batch is split into contiguous chunks that run on Numba's threads (prange), each example's
 columns and GEMM on one thread; BLAS itself stays on one thread (netc/threads.py). Each chunk
@@ -221,8 +222,8 @@ def _forward_chunks(x, w, b, y, cols, stride, pad, dilation):
 # window's taps along W and C are one contiguous run (kw * C values), and its rows (P x CK, one
 # output position a row) are long copies; y[n]^T (P x F) = rows . W'^T then, W' the weights in
 # (kd, kh, kw, C) order. BLAS runs this orientation far faster for few filters (OpenBLAS's Haswell
-# sgemm, W4's 16->16 32x32 layer: 100 against 57 GFLOP/s for W . columns), and the rows cost less
-# to build than columns (8 against 17 us an example, channels-last copy 10 us included).
+# sgemm, W4's 16->16 32x32 layer: 100 against 57 GFLOP/s for W . columns), and the rows cost about
+# what columns do to build (an example there: channels-last copy 5 us + rows 11 us, columns 14 us).
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
 def _extent(out, kernel, stride, dilation):
     """The padded input's size along one axis: as far as the last window reaches."""

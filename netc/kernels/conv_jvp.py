@@ -1,8 +1,8 @@
 """Forward mode of conv1d/2d/3d, all as 3-d (see netc/kernels/conv.py for the layouts).
 
 The tangent is linear in (dx, dW, db): dy = conv(dx, W) + conv(x, dW) + db. Both convolutions
-build their columns (of dx, of x) one example at a time in a CK x P scratch. The first term present writes dy, the later ones add (`add`), so dy is
-overwritten, never accumulated across calls.
+build their columns (of dx, of x) one example at a time in a CK x P scratch. The first term
+present writes dy, the later ones add (`add`), so dy is overwritten, never accumulated across calls.
 """
 from __future__ import annotations
 

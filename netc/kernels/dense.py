@@ -15,16 +15,10 @@ __all__ = ["dense_fwd", "dense_fwd_nobias", "dense_vjp_x", "dense_vjp_w", "dense
 
 @njit(cache=True, nogil=True)
 def dense_fwd(x, w, b, y):
-    K, M = w.shape
-    x2 = x.reshape(-1, K)
-    y2 = y.reshape(-1, M)
-    R = x2.shape[0]
-    if R == 1:  # np.dot calls GEMV for one row: 0.3 us for 64 -> 128, against 3 us for GEMM
-        np.dot(x2, w, y2)
-    else:
-        gemm_rows(x2.reshape(-1), False, K, w.reshape(-1), False, M, y2.reshape(-1), M, R, M, K, False)
-    for i in range(R):
-        for j in range(M):
+    dense_fwd_nobias(x, w, y)
+    y2 = y.reshape(-1, w.shape[1])
+    for i in range(y2.shape[0]):
+        for j in range(y2.shape[1]):
             y2[i, j] += b[j]
 
 
@@ -32,7 +26,7 @@ def dense_fwd(x, w, b, y):
 def dense_fwd_nobias(x, w, y):
     K, M = w.shape
     R = x.size // K
-    if R == 1:
+    if R == 1:  # np.dot calls GEMV for one row: 0.3 us for 64 -> 128, against 3 us for GEMM
         np.dot(x.reshape(1, K), w, y.reshape(1, M))
     else:
         gemm_rows(x.reshape(-1), False, K, w.reshape(-1), False, M, y.reshape(-1), M, R, M, K, False)

@@ -54,12 +54,11 @@ def _backward_lines(graph, plan: Plan, back):
     for loss, weight in back.seeds.items():
         lines.append(f"fill_value({plan.names[('d', loss)]}, F({float(weight)!r}))")
     absorbed = set(plan.fused.values())
-    unused = {plan.names[("d", n)] for n in plan.fused if ("d", n) in plan.names}  # the relus' VJPs wrote these
     for i, step in enumerate(plan.steps):
         if step.kind != "vjp" or step.node in absorbed:
             continue
         for b in plan.buffers.values():
-            if b.kind == "grad" and b.zero_at == i and b.name not in unused:
+            if b.kind == "grad" and b.zero_at == i:
                 lines.append(f"fill_value({b.name}, F(0))")
         s = step.vjp
         node = graph.node(step.node)
