@@ -116,3 +116,19 @@ def test_pool2d_matches_torch(case, seed):
     yt.backward(torch.tensor(gy))
     np.testing.assert_allclose(out["y"], yt.detach().numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(out["gx"][0], xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_global_max_pool_takes_the_first_maximum_and_propagates_nan():
+    """Ties: the first maximum's position (its gradient goes there); -0 and 0 tie; a NaN wins,
+    the first NaN's position."""
+    planes = [[1.0, 3.0, 2.0, 3.0], [-1.0, -0.0, 0.0, -2.0], [1.0, np.nan, 5.0, np.nan], [np.nan, 1.0, 2.0, 0.0],
+              [-np.inf, -np.inf, -np.inf, -np.inf], [2.0, np.inf, 1.0, np.inf]]
+    x = np.array(planes)[None]  # N 1, C 6, S 4
+    for dtype in ("float32", "float64"):
+        g, node = one_op("globalmaxpool1d", {}, [6, 4], dtype)
+        out = run_node(g, node.name, [x.astype(dtype)], {}, gy=np.ones((1, 6)))
+        y, gx = out["y"][0], out["gx"][0][0]
+        np.testing.assert_array_equal(y, [3.0, -0.0, np.nan, np.nan, -np.inf, np.inf])
+        assert np.signbit(y[1])  # the first of the tied zeros, -0
+        np.testing.assert_array_equal(np.argmax(gx, axis=1), [1, 1, 1, 0, 0, 1])
+        assert gx.sum() == 6
