@@ -77,11 +77,16 @@ class Conv(Op):
         chunks = 4
         ws = {"cols": ((chunks, ck, out), y.dtype),
               "gw_parts": ((chunks, ck, filters), y.dtype)}  # transposed (kernels/conv.py)
-        if by_rows(node, xs[0].shape[1]):
-            a = node.attrs
-            padded = math.prod((o - 1) * s + (k - 1) * d + 1 for o, k, s, d in
-                               zip(y.shape[2:], a["kernel"], a["stride"], a["dilation"]))
-            ws |= {"rows_in": ((chunks, padded * xs[0].shape[1]), y.dtype),  # channels-last, padded
+        a, channels = node.attrs, xs[0].shape[1]
+        padded = math.prod((o - 1) * s + (k - 1) * d + 1 for o, k, s, d in
+                           zip(y.shape[2:], a["kernel"], a["stride"], a["dilation"])) * channels
+        forward, backward = tiled_forward(node, y.dtype), tiled_backward(node, channels, y.dtype)
+        if forward or backward:  # the padded channels-last input (or input gradient), the reordered weights
+            ws |= {"tile_in": ((chunks, padded), y.dtype), "tile_weight": ((filters * ck,), y.dtype)}
+        if forward:
+            ws["tile_out"] = ((chunks, out * filters), y.dtype)
+        elif by_rows(node, channels):
+            ws |= {"rows_in": ((chunks, padded), y.dtype),  # channels-last, padded
                    "rows_out": ((chunks, out * filters), y.dtype),
                    "rows_weight": ((filters, ck), y.dtype)}
         return ws
@@ -89,6 +94,9 @@ class Conv(Op):
     def emit_forward(self, node, e):
         b = e.p["bias"] if node.attrs["bias"] else "None"
         args = f"{as3d(e.x[0], self.spatial)}, {as3d(e.p['weight'], self.spatial)}, {b}, {as3d(e.y, self.spatial)}"
+        if "tile_out" in e.ws:
+            return [f"conv_fwd_tiled({args}, {e.ws['tile_in']}, {e.ws['tile_out']}, {e.ws['tile_weight']}, "
+                    f"{geometry(node, dilation=False)})"]
         if "rows_in" in e.ws:
             return [f"conv_fwd_rows({args}, {e.ws['cols']}, {e.ws['rows_in']}, {e.ws['rows_out']}, "
                     f"{e.ws['rows_weight']}, {geometry(node)})"]
@@ -96,12 +104,21 @@ class Conv(Op):
 
     def emit_vjp(self, node, e):
         gy, w, lines = as3d(e.gy, self.spatial), as3d(e.p["weight"], self.spatial), []
-        if e.gx[0]:
-            lines.append(f"conv_vjp_x({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['cols']}, {e.accumulate(0)}, "
-                         f"{geometry(node)})")
-        if e.gp.get("weight"):
-            lines.append(f"conv_vjp_w({as3d(e.x[0], self.spatial)}, {gy}, {as3d(e.gp['weight'], self.spatial)}, "
-                         f"{e.ws['cols']}, {e.ws['gw_parts']}, {geometry(node)})")
+        if tiled_backward(node, node.params["weight"].shape[1], node.type.dtype):
+            geo = geometry(node, dilation=False)
+            if e.gx[0]:
+                lines.append(f"conv_vjp_x_tiled({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['tile_in']}, "
+                             f"{e.ws['tile_weight']}, {e.accumulate(0)}, {geo})")
+            if e.gp.get("weight"):
+                lines.append(f"conv_vjp_w_tiled({as3d(e.x[0], self.spatial)}, {gy}, "
+                             f"{as3d(e.gp['weight'], self.spatial)}, {e.ws['tile_in']}, {e.ws['gw_parts']}, {geo})")
+        else:
+            if e.gx[0]:
+                lines.append(f"conv_vjp_x({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['cols']}, "
+                             f"{e.accumulate(0)}, {geometry(node)})")
+            if e.gp.get("weight"):
+                lines.append(f"conv_vjp_w({as3d(e.x[0], self.spatial)}, {gy}, {as3d(e.gp['weight'], self.spatial)}, "
+                             f"{e.ws['cols']}, {e.ws['gw_parts']}, {geometry(node)})")
         if e.gp.get("bias"):
             lines.append(f"conv_vjp_b({gy}, {e.gp['bias']})")
         return lines
@@ -142,6 +159,19 @@ class Conv(Op):
         if any(d != 1 for d in a["dilation"]):
             text += f" dil {'x'.join(map(str, a['dilation']))}"
         return text
+
+
+def tiled_forward(node, dtype):
+    """Whether the forward runs in register tiles (kernels/conv.py, conv_fwd_tiled): float32, no
+    dilation, and filters in whole 16-wide vectors."""
+    a = node.attrs
+    return np.dtype(dtype) == np.float32 and all(d == 1 for d in a["dilation"]) and a["filters"] % 16 == 0
+
+
+def tiled_backward(node, channels, dtype):
+    """Whether the VJPs run in register tiles (conv_vjp_x_tiled, conv_vjp_w_tiled): float32, no
+    dilation, and input channels in whole 16-wide vectors."""
+    return np.dtype(dtype) == np.float32 and all(d == 1 for d in node.attrs["dilation"]) and channels % 16 == 0
 
 
 def by_rows(node, channels):
@@ -190,10 +220,12 @@ def three(values, fill):
     return repr((fill,) * (3 - len(values)) + tuple(values))
 
 
-def geometry(node):
-    """Source text of the stride, left pad and dilation tuples the kernels take."""
+def geometry(node, dilation=True):
+    """Source text of the stride, left pad and dilation tuples the kernels take (the tiled ones
+    take no dilation)."""
     a = node.attrs
-    return f"{three(a['stride'], 1)}, {three([p[0] for p in node.resolved_pads], 0)}, {three(a['dilation'], 1)}"
+    text = f"{three(a['stride'], 1)}, {three([p[0] for p in node.resolved_pads], 0)}"
+    return f"{text}, {three(a['dilation'], 1)}" if dilation else text
 
 
 for _spatial in (1, 2, 3):

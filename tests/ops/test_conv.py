@@ -71,6 +71,33 @@ def test_forward_by_rows_matches_reference(case, seed):
         np.testing.assert_allclose(out["y"], ref, rtol=tol, atol=tol * 10 * channels)
 
 
+@settings(max_examples=10, deadline=None)
+@given(conv_cases(), st.sampled_from([(16, 16), (3, 16), (32, 16), (16, 48)]), st.integers(0, 2**32 - 1))
+def test_tiled_kernels_match_float64(case, widths, seed):
+    """float32 with 16-wide channels or filters runs in register tiles (conv_fwd_tiled, conv_vjp_x_tiled,
+    conv_vjp_w_tiled): every stride, padding, rounding and rank, against float64 (columns, whose
+    VJP the finite differences check). Tile rows run 8, 4 and 1 at a time, columns 32 and 16."""
+    attrs, shape = case
+    attrs["dilation"] = [1] * len(attrs["kernel"])
+    shape[1], attrs["filters"] = widths
+    rng = np.random.default_rng(seed)
+    g, node = one_op(op_name(shape), attrs, shape[1:], "float32")
+    g64, node64 = one_op(op_name(shape), attrs, shape[1:], "float64")
+    x, params = rng.standard_normal(shape), random_params(node64, rng, "float64")
+    gy = rng.standard_normal((shape[0],) + node.type.shape[1:])
+    out = run_node(g, node.name, [x.astype("float32")], {k: p.astype("float32") for k, p in params.items()},
+                   gy=gy.astype("float32"))
+    ref = run_node(g64, node64.name, [x], params, gy=gy)
+    assert ("tile_out" in out["ws"]) == (widths[1] % 16 == 0) and ("tile_in" in out["ws"])
+    assert "tile_in" not in ref["ws"]
+    window = shape[1] * np.prod(attrs["kernel"])
+    np.testing.assert_allclose(out["y"], ref["y"], rtol=1e-5, atol=1e-5 * window)
+    if widths[0] % 16 == 0:
+        np.testing.assert_allclose(out["gx"][0], ref["gx"][0], rtol=1e-5, atol=1e-5 * attrs["filters"] * window)
+        np.testing.assert_allclose(out["gp"]["weight"], ref["gp"]["weight"], rtol=1e-5,
+                                   atol=1e-5 * np.prod(node.type.shape[1:]))
+
+
 @settings(max_examples=15, deadline=None)
 @given(conv_cases(), st.integers(0, 2**32 - 1))
 def test_vjp_matches_finite_differences(case, seed):
