@@ -75,12 +75,13 @@ class Conv(Op):
         # not cover the thread count, and the gradients do not depend on it (the chunks' partial
         # sums add in a fixed order)
         chunks = 4
-        ws = {"cols": ((chunks, ck, out), y.dtype),
-              "gw_parts": ((chunks, ck, filters), y.dtype)}  # transposed (kernels/conv.py)
+        ws = {"cols": ((chunks, ck, out), y.dtype)}
         a, channels = node.attrs, xs[0].shape[1]
         padded = math.prod((o - 1) * s + (k - 1) * d + 1 for o, k, s, d in
                            zip(y.shape[2:], a["kernel"], a["stride"], a["dilation"])) * channels
         forward, backward = tiled_forward(node, y.dtype), tiled_backward(node, channels, y.dtype)
+        # the weight gradient's partial sums, one per chunk: F x CK (CK channels-last) tiled, else CK x F
+        ws["gw_parts"] = ((chunks, filters * ck) if backward else (chunks, ck, filters), y.dtype)
         if forward or backward:  # the padded channels-last input (or input gradient), the reordered weights
             ws |= {"tile_in": ((chunks, padded), y.dtype), "tile_weight": ((filters * ck,), y.dtype)}
         if forward:
@@ -89,6 +90,10 @@ class Conv(Op):
             ws |= {"rows_in": ((chunks, padded), y.dtype),  # channels-last, padded
                    "rows_out": ((chunks, out * filters), y.dtype),
                    "rows_weight": ((filters, ck), y.dtype)}
+        if backward and flipped_backward(node):  # gy padded channels-last, then gx channels-last
+            grown = math.prod(size + k - 1 for size, k in zip(xs[0].shape[2:], a["kernel"]))
+            ws |= {"grad_in": ((chunks, grown * filters), y.dtype),
+                   "grad_out": ((chunks, math.prod(xs[0].shape[2:]) * channels), y.dtype)}
         return ws
 
     def emit_forward(self, node, e):
@@ -106,7 +111,11 @@ class Conv(Op):
         gy, w, lines = as3d(e.gy, self.spatial), as3d(e.p["weight"], self.spatial), []
         if tiled_backward(node, node.params["weight"].shape[1], node.type.dtype):
             geo = geometry(node, dilation=False)
-            if e.gx[0]:
+            if e.gx[0] and flipped_backward(node):
+                lines.append(f"conv_vjp_x_flipped({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['grad_in']}, "
+                             f"{e.ws['grad_out']}, {e.ws['tile_weight']}, {e.accumulate(0)}, "
+                             f"{three([p[0] for p in node.resolved_pads], 0)})")
+            elif e.gx[0]:
                 lines.append(f"conv_vjp_x_tiled({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['tile_in']}, "
                              f"{e.ws['tile_weight']}, {e.accumulate(0)}, {geo})")
             if e.gp.get("weight"):
@@ -172,6 +181,13 @@ def tiled_backward(node, channels, dtype):
     """Whether the VJPs run in register tiles (conv_vjp_x_tiled, conv_vjp_w_tiled): float32, no
     dilation, and input channels in whole 16-wide vectors."""
     return np.dtype(dtype) == np.float32 and all(d == 1 for d in node.attrs["dilation"]) and channels % 16 == 0
+
+
+def flipped_backward(node):
+    """Whether the tiled input gradient runs as a forward conv of gy with the flipped kernel
+    (conv_vjp_x_flipped): stride 1, and left pads of at most kernel - 1."""
+    a = node.attrs
+    return all(s == 1 for s in a["stride"]) and all(p[0] <= k - 1 for p, k in zip(node.resolved_pads, a["kernel"]))
 
 
 def by_rows(node, channels):

@@ -17,6 +17,8 @@ SCRIPT = textwrap.dedent('''
               ("[2, 6, 6]", "{conv2d: {filters: 2, kernel: 3, stride: 2, rounding: ceil, bias: false}}"),
               ("[2, 4, 4, 4]", "{conv3d: {filters: 2, kernel: 2}}"),
               ("[8, 5, 5]", "{conv2d: {filters: 2, kernel: 3, pad: 1}}"),  # by rows (conv_fwd_rows)
+              ("[16, 5, 5]", "{conv2d: {filters: 16, kernel: 3, pad: 1}}"),  # tiles (conv_vjp_x_flipped)
+              ("[16, 7, 7]", "{conv2d: {filters: 16, kernel: 3, stride: 2}}"),  # tiles (conv_vjp_x_tiled)
               ("[2, 6, 6]", "{maxpool2d: {kernel: 3, stride: 2, pad: 1, rounding: ceil}}"),
               ("[2, 6, 6]", "{avgpool2d: {kernel: 3, stride: 2, pad: 1, rounding: ceil, count_include_pad: true}}"),
               ("[2, 6, 6]", "globalmaxpool2d"), ("[2, 6, 6]", "globalavgpool2d"), ("[2, 6, 6]", "batchnorm")]
@@ -34,5 +36,5 @@ SCRIPT = textwrap.dedent('''
 
 
 def test_conv_pool_batchnorm_float32_kernels_have_no_double(tmp_path):
-    check_no_double(SCRIPT, ["conv", "pool", "batchnorm", "conv_jvp", "pool_jvp", "batchnorm_jvp"], tmp_path,
+    check_no_double(SCRIPT, ["conv", "tiles", "pool", "batchnorm", "conv_jvp", "pool_jvp", "batchnorm_jvp"], tmp_path,
                     at_least=25)
