@@ -21,6 +21,7 @@ from pathlib import Path
 import numba
 
 from . import kernels
+from .kernels import tiles
 
 
 def cache_dir() -> Path:
@@ -62,7 +63,9 @@ def key_for(graph, extra="") -> str:
     from . import __version__
 
     h = hashlib.sha256()
-    for part in (canonical(graph), __version__, numba.__version__, kernels.source_hash(), compiler_hash(), extra):
+    # the ops pick kernels by the target CPU too (register tiles on AVX-512: kernels/tiles.py)
+    for part in (canonical(graph), __version__, numba.__version__, kernels.source_hash(), compiler_hash(),
+                 f"tiles={tiles.ENABLED}", extra):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:20]

@@ -5,6 +5,8 @@ three ranks. `stride`, `pad` (left pads; the right ones follow from the sizes) a
 (d, h, w) tuples. Columns: col[(c, a, b, k), (od, oh, ow)] = x[c, od*sd - pd + a*dd, ...], zero
 in the padding; y[n] = W (F x CK) . col (CK x P) by BLAS. Where the op picks it (ops/conv.py,
 by_rows) the forward builds rows instead, P x CK (conv_fwd_rows below); the VJPs use columns.
+In float32 on AVX-512, with 16-wide filters or channels, the op picks the register tiles instead
+(the *_tiled kernels and conv_vjp_x_flipped below; kernels/tiles.py): no columns, no BLAS.
 
 The batch is split into contiguous chunks that run on Numba's threads (prange), each example's
 columns and GEMM on one thread; BLAS itself stays on one thread (netc/threads.py). Each chunk

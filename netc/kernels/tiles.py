@@ -8,7 +8,8 @@ block Numba code this way (Numba gives LLVM no `noalias`, so a sum kept in an ar
 memory every step: 8-68 GFLOP/s per thread measured for plain loops). On this machine's Zen 5 core
 a tile ran at 200-270 GFLOP/s a thread on the conv shapes, against 100-120 for OpenBLAS's sgemm
 with its Haswell kernels (what OPENBLAS_CORETYPE here pins); LLVM splits the 16-wide vectors into
-halves or quarters on a core without AVX-512, and the code stays correct there.
+halves or quarters on a core without AVX-512, where the code stays correct, but the ops then keep
+to BLAS (ENABLED below).
 
 The k sum runs over two nested loops, k1 < K1 and k2 < K2, each with its own stride in A and in B:
 that is how a convolution walks its windows (kernel rows, then a run along W and C) without
@@ -17,13 +18,26 @@ offset and count from shapes the op checked at the Python boundary.
 """
 from __future__ import annotations
 
+import llvmlite.binding as llvm
 from llvmlite import ir
 from numba import njit, types
+from numba.core import config
 from numba.extending import intrinsic
 
 __all__ = []  # helpers for kernels, not kernels for generated code
 
 WIDTH = 16  # floats per vector (one AVX-512 register)
+
+
+def _target_has_avx512() -> bool:
+    """Whether Numba compiles for a CPU with AVX-512: the host, unless NUMBA_CPU_NAME names another."""
+    features = (config.CPU_FEATURES or "") if config.CPU_NAME else llvm.get_host_cpu_features().flatten()
+    return "+avx512f" in features.split(",")
+
+
+# The ops use tiles only where they were measured: on AVX-512 (32 vector registers). With 16 AVX2
+# registers, an 8 x 32 tile's 16-wide sums would not fit, and BLAS's own kernels serve better.
+ENABLED = _target_has_avx512()
 _F32, _I64, _I32 = ir.FloatType(), ir.IntType(64), ir.IntType(32)
 _VEC = ir.VectorType(_F32, WIDTH)
 

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..kernels import tiles
 from ..types import TensorType
 from .base import MAX_SIZE, Attr, Op, Param, bilinear_vjp_tangent, expect_fixed, expect_float, expect_rank, register
 from .window import output_sizes
@@ -170,17 +171,20 @@ class Conv(Op):
         return text
 
 
+def _tileable(node, dtype):
+    return tiles.ENABLED and np.dtype(dtype) == np.float32 and all(d == 1 for d in node.attrs["dilation"])
+
+
 def tiled_forward(node, dtype):
-    """Whether the forward runs in register tiles (kernels/conv.py, conv_fwd_tiled): float32, no
-    dilation, and filters in whole 16-wide vectors."""
-    a = node.attrs
-    return np.dtype(dtype) == np.float32 and all(d == 1 for d in a["dilation"]) and a["filters"] % 16 == 0
+    """Whether the forward runs in register tiles (kernels/conv.py, conv_fwd_tiled): on AVX-512, in
+    float32, with no dilation, and filters in whole 16-wide vectors."""
+    return _tileable(node, dtype) and node.attrs["filters"] % tiles.WIDTH == 0
 
 
 def tiled_backward(node, channels, dtype):
-    """Whether the VJPs run in register tiles (conv_vjp_x_tiled, conv_vjp_w_tiled): float32, no
-    dilation, and input channels in whole 16-wide vectors."""
-    return np.dtype(dtype) == np.float32 and all(d == 1 for d in node.attrs["dilation"]) and channels % 16 == 0
+    """Whether the VJPs run in register tiles (conv_vjp_x_flipped or conv_vjp_x_tiled, and
+    conv_vjp_w_tiled): as the forward, with input channels in whole 16-wide vectors."""
+    return _tileable(node, dtype) and channels % tiles.WIDTH == 0
 
 
 def flipped_backward(node):
