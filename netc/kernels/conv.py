@@ -22,6 +22,7 @@ from numba import njit, prange
 from .blas import _gemm
 from .fastmath import REDUCE
 from .parallel import threads_now
+from .tiles import WIDTH
 from .tiles import tiles as _tiles
 
 ZERO = np.float32(0)
@@ -281,18 +282,21 @@ def _im2row(xt, rows, C, ext, kernel, stride, dilation, out):
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
-def _windows_last(w, wr, transposed):
+def _windows_last(w, wr, transposed, width):
     """wr, flat, = w (F, C, kd, kh, kw) as F x CK with CK in (kd, kh, kw, C) order, the order of a
-    channels-last window; CK x F when `transposed`."""
+    channels-last window; when `transposed`, CK x width, its columns from F on zero."""
     F, C, kd, kh, kw = w.shape
     CK = C * kd * kh * kw
+    if transposed:
+        for i in range(CK * width):
+            wr[np.uintp(i)] = ZERO
     for f in range(F):
         for c in range(C):
             for a in range(kd):
                 for bb in range(kh):
                     for k in range(kw):
                         r = ((a * kh + bb) * kw + k) * C + c
-                        wr[np.uintp(r * F + f if transposed else f * CK + r)] = w[f, c, a, bb, k]
+                        wr[np.uintp(r * width + f if transposed else f * CK + r)] = w[f, c, a, bb, k]
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
@@ -308,27 +312,28 @@ def _forward_rows_examples(lo, hi, x, wr, b, y, rows, xt, yt, kernel, stride, pa
         _channels_last(x[n], xt, pad, ext)
         _im2row(xt, rows, C, ext, kernel, stride, dilation, out)
         _gemm(rows, False, CK, wr, True, CK, yt, F, P, F, CK, False)  # y[n]^T = rows . W'^T
-        _from_positions(yt, y3[n].reshape(-1), b, F, P, False)
+        _from_positions(yt, F, y3[n].reshape(-1), b, F, P, False)
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
-def _from_positions(yt, yn, b, F, P, accumulate):
-    """yn (F x P, flat) = yt (P x F, flat) transposed, plus the bias b (or None); += when `accumulate`."""
+def _from_positions(yt, width, yn, b, F, P, accumulate):
+    """yn (F x P, flat) = yt (P x width, flat; its first F columns) transposed, plus the bias b (or
+    None); += when `accumulate`."""
     for f in range(F):
         bf = ZERO if b is None else b[f]
         if accumulate:
             for p in range(P):
-                yn[np.uintp(f * P + p)] += yt[np.uintp(p * F + f)] + bf
+                yn[np.uintp(f * P + p)] += yt[np.uintp(p * width + f)] + bf
         else:
             for p in range(P):
-                yn[np.uintp(f * P + p)] = yt[np.uintp(p * F + f)] + bf
+                yn[np.uintp(f * P + p)] = yt[np.uintp(p * width + f)] + bf
 
 
 @njit(cache=True, nogil=True)
 def conv_fwd_rows(x, w, b, y, cols, xt, yt, wr, stride, pad, dilation):
     """conv_fwd by rows (above). cols: chunks x CK x P, each chunk's rows (P x CK); xt: chunks x
     the padded channels-last input; yt: chunks x P x F; wr: F x CK, the weights reordered here."""
-    _windows_last(w, wr.reshape(-1), False)
+    _windows_last(w, wr.reshape(-1), False, 0)
     kd, kh, kw = w.shape[2], w.shape[3], w.shape[4]
     _forward_rows_chunks(x, wr, b, y, cols, xt, yt, (kd, kh, kw), _plain(stride), _plain(pad), _plain(dilation))
 
@@ -444,8 +449,9 @@ def _padded_extent(out, kernel, stride):
 @njit(cache=True, nogil=True)
 def conv_fwd_tiled(x, w, b, y, xts, yts, wt, stride, pad):
     """y = conv(x, w) + b in register tiles (above). xts: chunks x the padded channels-last input;
-    yts: chunks x P x F; wt: CK x F, the weights reordered here."""
-    _windows_last(w, wt, True)
+    yts: chunks x P x Fw; wt: CK x Fw, the weights reordered here; Fw is F rounded up to whole
+    16-wide vectors (the tiles compute the extra filters as zeros)."""
+    _windows_last(w, wt, True, _vectors(w.shape[0]))
     _forward_tiled_chunks(x, wt, b, y, xts, yts, (w.shape[2], w.shape[3], w.shape[4]), _plain(stride), _plain(pad),
                           False)
 
@@ -473,16 +479,23 @@ def _forward_tiled_examples(lo, hi, x, wt, b, y, xt, yt, kernel, stride, pad, ac
     ext = _padded_extent((Do, Ho, Wo), kernel, stride)
     Hp, Wp = ext[1], ext[2]
     y3 = y.reshape(N, F, P)
+    Fw = _vectors(F)
     for n in range(lo, hi):
         _channels_last(x[n], xt, pad, ext)
         for od in range(Do):
             for a in range(kd):  # depth taps one after another, adding
                 for oh in range(Ho):
                     # output row (od, oh): Wo positions stride[2] * C apart; window rows Wp * C apart
-                    _tiles(Wo, F, xt, ((od * stride[0] + a) * Hp + oh * stride[1]) * Wp * C, stride[2] * C, Wp * C, 1,
-                          wt, a * kh * kw * C * F, kw * C * F, F,
-                          yt, (od * Ho + oh) * Wo * F, F, kh, kw * C, a > 0)
-        _from_positions(yt, y3[n].reshape(-1), b, F, P, accumulate)
+                    _tiles(Wo, Fw, xt, ((od * stride[0] + a) * Hp + oh * stride[1]) * Wp * C, stride[2] * C, Wp * C,
+                           1, wt, a * kh * kw * C * Fw, kw * C * Fw, Fw,
+                           yt, (od * Ho + oh) * Wo * Fw, Fw, kh, kw * C, a > 0)
+        _from_positions(yt, Fw, y3[n].reshape(-1), b, F, P, accumulate)
+
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
+def _vectors(n):
+    """n rounded up to whole 16-wide vectors."""
+    return (n + WIDTH - 1) // WIDTH * WIDTH
 
 
 @njit(cache=True, nogil=True)
@@ -508,7 +521,7 @@ def conv_vjp_x_flipped(gy, w, gx, gyts, gxts, wf, accumulate, pad):
 def conv_vjp_x_tiled(gy, w, gx, gxts, wr, accumulate, stride, pad):
     """gx (+)= the input gradient in register tiles (above); gxts: chunks x the padded
     channels-last gradient; wr: F x CK, the weights reordered here."""
-    _windows_last(w, wr, False)
+    _windows_last(w, wr, False, 0)
     _input_grad_tiled_chunks(gy, wr, gx, gxts, (w.shape[2], w.shape[3], w.shape[4]), accumulate, _plain(stride),
                              _plain(pad))
 
