@@ -634,6 +634,69 @@ def _weight_grad_tiled_examples(lo, hi, x, gy, xt, part, kernel, stride, pad):
                               part, ((a * kh + bb) * kw + k) * C, CK, Ho, Wo, n > lo or od > 0)
 
 
+@njit(cache=True, nogil=True)
+def conv_vjp_w_tiled_t(x, gy, gw, xts, gyts, parts, stride, pad):
+    """gW^T += sum_n windows(x[n])^T . gy[n]^T in register tiles, for any number of channels (the
+    tiles above need 16-wide channels): a tile's rows are a window row's run of kw * C values, its
+    columns the filters (rounded up to whole vectors), and the sum runs over the output plane.
+    xts: chunks x the padded channels-last input; gyts: chunks x P x Fw, gy[n] transposed; parts:
+    chunks x CK x Fw (CK channels-last), added in chunk order."""
+    _weight_grad_t_chunks(x, gy, gw, xts, gyts, parts, _plain(stride), _plain(pad))
+
+
+@njit(cache=True, nogil=True, parallel=True, no_cpython_wrapper=True)
+def _weight_grad_t_chunks(x, gy, gw, xts, gyts, parts, stride, pad):
+    N = gy.shape[0]
+    F, C, kd, kh, kw = gw.shape
+    kernel = (kd, kh, kw)
+    chunks = min(N, parts.shape[0])
+    if _serial(N, gw.size * (gy.size // (N * F))):
+        for t in range(chunks):
+            _weight_grad_t_examples(t * N // chunks, (t + 1) * N // chunks, x, gy, xts[t], gyts[t], parts[t],
+                                    kernel, stride, pad)
+    else:
+        for t in prange(chunks):
+            _weight_grad_t_examples(t * N // chunks, (t + 1) * N // chunks, x, gy, xts[t], gyts[t], parts[t],
+                                    kernel, stride, pad)
+    Fw = _vectors(F)
+    for t in range(chunks):
+        part = parts[t]
+        for f in range(F):
+            for c in range(C):
+                for a in range(kd):
+                    for bb in range(kh):
+                        for k in range(kw):
+                            gw[f, c, a, bb, k] += part[np.uintp((((a * kh + bb) * kw + k) * C + c) * Fw + f)]
+
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
+def _weight_grad_t_examples(lo, hi, x, gy, xt, gyt, part, kernel, stride, pad):
+    """part (CK x Fw, flat) = sum over examples lo..hi-1 (hi > lo) of windows(x[n])^T . gy[n]^T."""
+    N, F, Do, Ho, Wo = gy.shape
+    C = x.shape[1]
+    kd, kh, kw = kernel
+    P = Do * Ho * Wo
+    Fw = _vectors(F)
+    ext = _padded_extent((Do, Ho, Wo), kernel, stride)
+    Hp, Wp = ext[1], ext[2]
+    for n in range(lo, hi):
+        _channels_last(x[n], xt, pad, ext)
+        g = gy[n].reshape(-1)
+        for f in range(F):
+            for p in range(P):
+                gyt[np.uintp(p * Fw + f)] = g[np.uintp(f * P + p)]
+        for f in range(F, Fw):
+            for p in range(P):
+                gyt[np.uintp(p * Fw + f)] = ZERO
+        for od in range(Do):
+            for a in range(kd):
+                for bb in range(kh):
+                    # part[run of window row (a, bb), :] (+)= x[that run, at every position] . gy[n]^T
+                    _tiles(kw * C, Fw, xt, ((od * stride[0] + a) * Hp + bb) * Wp * C, 1, stride[1] * Wp * C,
+                           stride[2] * C, gyt, od * Ho * Wo * Fw, Wo * Fw, Fw,
+                           part, (a * kh + bb) * kw * C * Fw, Fw, Ho, Wo, n > lo or od > 0)
+
+
 # reassoc lets LLVM vectorize the sum (W4's stem, N32 16x32x32: 0.22 -> 0.02 ms)
 @njit(cache=True, nogil=True, fastmath=REDUCE)
 def conv_vjp_b(gy, gb):

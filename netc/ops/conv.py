@@ -81,9 +81,13 @@ class Conv(Op):
         padded = math.prod((o - 1) * s + (k - 1) * d + 1 for o, k, s, d in
                            zip(y.shape[2:], a["kernel"], a["stride"], a["dilation"])) * channels
         forward, backward = tiled_forward(node, y.dtype), tiled_backward(node, channels, y.dtype)
-        # the weight gradient's partial sums, one per chunk: F x CK (CK channels-last) tiled, else CK x F
-        ws["gw_parts"] = ((chunks, filters * ck) if backward else (chunks, ck, filters), y.dtype)
         wide = -(-filters // tiles.WIDTH) * tiles.WIDTH  # the tiles' columns: whole vectors
+        # the weight gradient's partial sums, one per chunk: F x CK (CK channels-last) tiled by
+        # channels, CK x wide tiled by filters, else CK x F
+        ws["gw_parts"] = ((chunks, filters * ck) if backward else (chunks, ck * wide)
+                          if weight_grad_by_filters(node, channels, y.dtype) else (chunks, ck, filters), y.dtype)
+        if weight_grad_by_filters(node, channels, y.dtype):  # gy[n] transposed
+            ws["tile_gy"] = ((chunks, out * wide), y.dtype)
         if forward or backward:  # the padded channels-last input (or input gradient), the reordered weights
             ws |= {"tile_in": ((chunks, padded), y.dtype), "tile_weight": ((wide * ck,), y.dtype)}
         if forward:
@@ -111,8 +115,8 @@ class Conv(Op):
 
     def emit_vjp(self, node, e):
         gy, w, lines = as3d(e.gy, self.spatial), as3d(e.p["weight"], self.spatial), []
-        if tiled_backward(node, node.params["weight"].shape[1], node.type.dtype):
-            geo = geometry(node, dilation=False)
+        channels, geo = node.params["weight"].shape[1], geometry(node, dilation=False)
+        if tiled_backward(node, channels, node.type.dtype):
             if e.gx[0] and flipped_backward(node):
                 lines.append(f"conv_vjp_x_flipped({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['grad_in']}, "
                              f"{e.ws['grad_out']}, {e.ws['tile_weight']}, {e.accumulate(0)}, "
@@ -127,7 +131,11 @@ class Conv(Op):
             if e.gx[0]:
                 lines.append(f"conv_vjp_x({gy}, {w}, {as3d(e.gx[0], self.spatial)}, {e.ws['cols']}, "
                              f"{e.accumulate(0)}, {geometry(node)})")
-            if e.gp.get("weight"):
+            if e.gp.get("weight") and weight_grad_by_filters(node, channels, node.type.dtype):
+                lines.append(f"conv_vjp_w_tiled_t({as3d(e.x[0], self.spatial)}, {gy}, "
+                             f"{as3d(e.gp['weight'], self.spatial)}, {e.ws['tile_in']}, {e.ws['tile_gy']}, "
+                             f"{e.ws['gw_parts']}, {geo})")
+            elif e.gp.get("weight"):
                 lines.append(f"conv_vjp_w({as3d(e.x[0], self.spatial)}, {gy}, {as3d(e.gp['weight'], self.spatial)}, "
                              f"{e.ws['cols']}, {e.ws['gw_parts']}, {geometry(node)})")
         if e.gp.get("bias"):
@@ -188,6 +196,16 @@ def tiled_backward(node, channels, dtype):
     """Whether the VJPs run in register tiles (conv_vjp_x_flipped or conv_vjp_x_tiled, and
     conv_vjp_w_tiled): as the forward, with input channels in whole 16-wide vectors."""
     return _tileable(node, dtype) and channels % tiles.WIDTH == 0
+
+
+def weight_grad_by_filters(node, channels, dtype):
+    """Whether the weight gradient runs in tiles over window runs and filters (conv_vjp_w_tiled_t):
+    where the channels do not fill whole vectors, and a window row's run (kw * C) fills half of
+    one tile's 8 rows or more. N32-64 against columns: W4's stem 3->16 0.24 / 0.32 ms, LeNet's
+    6->16 5x5 0.25 / 0.59, W5's 4->64 k8 0.27 / 0.38, 8->8 at 16x16 0.09 / 0.13; LeNet's 1->6 5x5
+    (runs of 5) 0.51 / 0.45 stays on columns."""
+    return (_tileable(node, dtype) and channels % tiles.WIDTH != 0
+            and node.attrs["kernel"][-1] * channels >= 8)
 
 
 def flipped_backward(node):

@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent('''
 
     rng = np.random.default_rng(0)
     LAYERS = [("[2, 7]", "{conv1d: {filters: 2, kernel: 3, pad: 2, dilation: 2}}"),  # columns (dilated)
-              ("[2, 6, 6]", "{conv2d: {filters: 2, kernel: 3, stride: 2, rounding: ceil, bias: false}}"),
+              ("[3, 6, 6]", "{conv2d: {filters: 2, kernel: 3, stride: 2, rounding: ceil, bias: false}}"),  # by filters
               ("[2, 4, 4, 4]", "{conv3d: {filters: 2, kernel: 2}}"),
               ("[16, 5, 5]", "{conv2d: {filters: 2, kernel: 3, pad: 2, dilation: 2}}"),  # by rows (conv_fwd_rows)
               ("[16, 5, 5]", "{conv2d: {filters: 16, kernel: 3, pad: 1}}"),  # tiles (conv_vjp_x_flipped)
