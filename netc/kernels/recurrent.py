@@ -18,7 +18,11 @@ H128), CPU time on one thread: forward 9.2 -> 4.9 ms (of which 3.2 ms are the 64
 and 1.1 ms the input projection), BPTT 5.0 -> 3.9 ms; the W3 training step on 2 cores went from
 20.3 to 10.9 ms. float32 stays float32: constants are np.float32 values exact in float32.
 
-The lstm's per-step GEMMs are _gemm_nt (register tiles, no packing) rather than BLAS calls
+In float32 on AVX-512 (kernels/tiles.py), with 4H (forward) or H (BPTT) in whole 16-wide vectors
+and chunks of 4 rows or more, the lstm's per-step GEMMs run in netc's vector register tiles: W3's
+16 x 128 times 128 x 512 at 256 GFLOP/s against _gemm_nt's 113; the lstm's forward 1.9 -> 0.86 ms
+and BPTT 3.0 -> 2.3 ms of W3's step (netc profile). Elsewhere:
+the lstm's per-step GEMMs are _gemm_nt (register tiles, no packing) rather than BLAS calls
 (the rnn keeps BLAS: its rounding, and so examples/rnn_gradients.py's chaotic training runs,
 stay as they were), and an input that is mostly zeros (one_hot ids) is projected by gathering
 rows of wx, its gradient by scattering rows of dz: on W3, CPU time on one thread, interleaved
@@ -32,6 +36,8 @@ from numba import config, njit, prange
 
 from .fastmath import FASTMATH, REDUCE, fsigmoid, ftanh
 from .parallel import threads_now
+from .tiles import fits as _tiles_fit
+from .tiles import matmul as _tiles_matmul
 
 __all__ = [
     "rnn_fwd", "rnn_vjp_cell", "lstm_fwd", "lstm_vjp_cell", "lstm_vjp_peep",
@@ -46,6 +52,7 @@ FAST = dict(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 # chunks of the batch: one per Numba thread (a constant of the compiled code; a cached kernel run
 # with fewer threads still gives the same results, its chunks just share threads)
 THREADS = max(1, config.NUMBA_NUM_THREADS)
+BLAS, DOTS, TILES = 0, 1, 2  # the lstm's per-step GEMM: np.dot, _gemm_nt, or tiles (kernels/tiles.py)
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
@@ -262,7 +269,7 @@ def rnn_fwd(x, wx, wh, b, relu, h0, reverse, col, out, h, hs, hprev, z):
 
 
 @njit(**FAST, no_cpython_wrapper=True)
-def _lstm_fwd_rows(x, wx, w, nt, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z):
+def _lstm_fwd_rows(x, wx, w, gemm, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z):
     N, T, F = x.shape
     H = h.shape[1]
     sparse = _sparse(x.reshape(N * T, F))
@@ -274,7 +281,9 @@ def _lstm_fwd_rows(x, wx, w, nt, b, peep, use_peep, h0, c0, reverse, col, out, h
             c[n, j] = c0[n, j]
     for s in range(T):
         t = T - 1 - s if reverse else s
-        if nt:  # w is wh^T
+        if gemm == TILES:  # w is wh
+            _tiles_matmul(h, w, z)
+        elif gemm == DOTS:  # w is wh^T
             _gemm_nt(h, w, z)
         else:
             np.dot(h, w, z)
@@ -317,19 +326,23 @@ def lstm_fwd(x, wx, wh, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gate
     read only when use_peep."""
     N = x.shape[0]
     if N == 1:  # one row a step: BLAS's GEMV, as fast as _gemm_nt without the transpose
-        _lstm_fwd_rows(x, wx, wh, False, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z)
+        _lstm_fwd_rows(x, wx, wh, BLAS, b, peep, use_peep, h0, c0, reverse, col, out, h, c, gates, hprev, cs, z)
         return
-    _transpose(wh, wt)
     parts = min(N, THREADS)
+    gemm = TILES if _tiles_fit(h[:N // parts], wh.shape[1]) else DOTS
+    w = wh
+    if gemm == DOTS:
+        _transpose(wh, wt)
+        w = wt
     if _in_turn(parts):  # the same chunks as in parallel, so the same results
         for p in range(parts):
             lo, hi = _chunk(p, parts, N)
-            _lstm_fwd_rows(x[lo:hi], wx, wt, True, b, peep, use_peep, h0[lo:hi], c0[lo:hi], reverse, col, out[lo:hi],
+            _lstm_fwd_rows(x[lo:hi], wx, w, gemm, b, peep, use_peep, h0[lo:hi], c0[lo:hi], reverse, col, out[lo:hi],
                            h[lo:hi], c[lo:hi], gates[lo:hi], hprev[lo:hi], cs[lo:hi], z[lo:hi])
     else:
         for p in prange(parts):
             lo, hi = _chunk(p, parts, N)
-            _lstm_fwd_rows(x[lo:hi], wx, wt, True, b, peep, use_peep, h0[lo:hi], c0[lo:hi], reverse, col, out[lo:hi],
+            _lstm_fwd_rows(x[lo:hi], wx, w, gemm, b, peep, use_peep, h0[lo:hi], c0[lo:hi], reverse, col, out[lo:hi],
                            h[lo:hi], c[lo:hi], gates[lo:hi], hprev[lo:hi], cs[lo:hi], z[lo:hi])
 
 
@@ -371,7 +384,7 @@ def rnn_vjp_cell(gout, col, reverse, wh, relu, hs, dh, dz, dzt):
 
 
 @njit(**FAST, no_cpython_wrapper=True)
-def _lstm_vjp_rows(gout, col, reverse, wh, peep, use_peep, gates, cs, c0, dh, dc, dz, dzt):
+def _lstm_vjp_rows(gout, col, reverse, w, tiled, peep, use_peep, gates, cs, c0, dh, dc, dz, dzt):
     N, T, G = dz.shape
     H = G // 4
     for s in range(T):
@@ -410,24 +423,33 @@ def _lstm_vjp_rows(gout, col, reverse, wh, peep, use_peep, gates, cs, c0, dh, dc
                     dc[n, j] += dzt[n, j] * peep[0, j] + dzt[n, H + j] * peep[1, j]
             for j in range(G):
                 dz[n, t, j] = dzt[n, j]
-        _gemm_nt(dzt, wh, dh)
+        if tiled:  # w is wh^T
+            _tiles_matmul(dzt, w, dh)
+        else:
+            _gemm_nt(dzt, w, dh)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def lstm_vjp_cell(gout, col, reverse, wh, peep, use_peep, gates, cs, c0, dh, dc, dz, dzt):
+def lstm_vjp_cell(gout, col, reverse, wh, peep, use_peep, gates, cs, c0, dh, dc, dz, dzt, wt):
     """dz (N x T x 4H) = gradient of the gate pre-activations. dh, dc enter holding the gradient
-    of the final h, c and leave holding that of h0, c0. dzt: N x 4H scratch."""
+    of the final h, c and leave holding that of h0, c0. dzt: N x 4H scratch; wt: 4H x H scratch
+    (for wh^T, where the step's GEMM runs in tiles)."""
     N = dz.shape[0]
     parts = min(N, THREADS)
+    tiled = _tiles_fit(dzt[:N // parts], wh.shape[0])
+    w = wh
+    if tiled:
+        _transpose(wh, wt)
+        w = wt
     if _in_turn(parts):  # the same chunks as in parallel, so the same results
         for p in range(parts):
             lo, hi = _chunk(p, parts, N)
-            _lstm_vjp_rows(gout[lo:hi], col, reverse, wh, peep, use_peep, gates[lo:hi], cs[lo:hi], c0[lo:hi],
+            _lstm_vjp_rows(gout[lo:hi], col, reverse, w, tiled, peep, use_peep, gates[lo:hi], cs[lo:hi], c0[lo:hi],
                            dh[lo:hi], dc[lo:hi], dz[lo:hi], dzt[lo:hi])
     else:
         for p in prange(parts):
             lo, hi = _chunk(p, parts, N)
-            _lstm_vjp_rows(gout[lo:hi], col, reverse, wh, peep, use_peep, gates[lo:hi], cs[lo:hi], c0[lo:hi],
+            _lstm_vjp_rows(gout[lo:hi], col, reverse, w, tiled, peep, use_peep, gates[lo:hi], cs[lo:hi], c0[lo:hi],
                            dh[lo:hi], dc[lo:hi], dz[lo:hi], dzt[lo:hi])
 
 

@@ -22,7 +22,7 @@ import llvmlite.binding as llvm
 from llvmlite import ir
 from numba import njit, types
 from numba.core import config
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 __all__ = []  # helpers for kernels, not kernels for generated code
 
@@ -184,3 +184,41 @@ def tiles(m, n, a, a_off, a_row, a1, a2, b, b_off, b1, b2, c, c_off, c_row, k1_c
                     _T1x1(a, ai, a_row, a1, a2, b, b_off + j, b1, b2, c, ci + j, c_row, k1_count, k2_count, accumulate)
                 j += 16
         i += rows
+
+
+def matmul(a, b, c):
+    """c = a . b in tiles, for 2-d arrays with unit inner strides: True where they apply
+    (float32 on AVX-512, at least 4 rows, and c's columns in whole 16-wide vectors), else False
+    with c untouched. Only compiled code calls it (the overload below)."""
+    raise NotImplementedError("netc.kernels.tiles.matmul runs in compiled code only")
+
+
+def fits(a, columns):
+    """Whether matmul takes a's rows times a matrix of `columns` columns (compiled code only)."""
+    raise NotImplementedError("netc.kernels.tiles.fits runs in compiled code only")
+
+
+@overload(fits, jit_options={"cache": True})
+def _fits(a, columns):
+    if ENABLED and a.dtype == types.float32:
+        return lambda a, columns: a.shape[0] >= 4 and columns % WIDTH == 0
+    return lambda a, columns: False
+
+
+@overload(matmul, jit_options={"cache": True})
+def _matmul(a, b, c):
+    if not (ENABLED and a.dtype == b.dtype == c.dtype == types.float32):
+        return lambda a, b, c: False
+
+    def impl(a, b, c):
+        M, K = a.shape
+        N = b.shape[1]
+        size = 4  # float32
+        if (M < 4 or N % WIDTH or b.shape[0] != K or c.shape[0] != M or c.shape[1] != N
+                or a.strides[1] != size or b.strides[1] != size or c.strides[1] != size):
+            return False
+        tiles(M, N, a, 0, a.strides[0] // size, 0, 1, b, 0, 0, b.strides[0] // size, c, 0, c.strides[0] // size,
+              1, K, False)
+        return True
+
+    return impl

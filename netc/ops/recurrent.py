@@ -496,7 +496,7 @@ class LSTM(Recurrent):
     def cell_workspace(self, a, K, dt):
         H = a["units"]
         return {"cs": ((K, "N", "T", H), dt),  # saved: c_t
-                "wt": ((4 * H, H), dt)}  # wh^T, the forward's layout for its per-step GEMM
+                "wt": ((4 * H, H), dt)}  # wh^T: the per-step GEMM's operand (forward, or BPTT in tiles)
 
     def emit_cell_fwd(self, a, e, prefix, k, K, d, xin, out):
         ws = e.ws
@@ -513,7 +513,7 @@ class LSTM(Recurrent):
         peep = e.p[prefix + "peep"] if a["peephole"] else wh
         lines = [f"lstm_vjp_cell({gout}, {d * a['units']}, {bool(d)}, {wh}, {peep}, {a['peephole']}, "
                  f"{ws['gates']}[{k}], {ws['cs']}[{k}], {ws['s0']}[{K + k}], {ws['gs']}[{k}], "
-                 f"{ws['gs']}[{K + k}], {ws['dz']}, {ws['dzt']})"]
+                 f"{ws['gs']}[{K + k}], {ws['dz']}, {ws['dzt']}, {ws['wt']})"]
         if a["peephole"] and e.gp.get(prefix + "peep"):
             lines.append(f"lstm_vjp_peep({ws['dz']}, {ws['cs']}[{k}], {ws['s0']}[{K + k}], {bool(d)}, "
                          f"{e.gp[prefix + 'peep']})")

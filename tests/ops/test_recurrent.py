@@ -198,3 +198,22 @@ def test_lstm_matches_torch(layers):
     state = run_node(g, name, xs, params)["y"]
     want = torch.cat([hn.transpose(0, 1).reshape(N, K * H), cn.transpose(0, 1).reshape(N, K * H)], dim=1)
     np.testing.assert_allclose(state, want.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("units, N", [(16, 9), (12, 9), (16, 3)])
+def test_lstm_step_tiles_match_float64(units, N):
+    """float32 with 4H in whole 16-wide vectors runs the forward's per-step GEMM in register tiles
+    (kernels/tiles.py, where Numba targets AVX-512), and with H in whole vectors BPTT's too: chunks
+    of at least 4 rows (N 9; N 3 keeps _gemm_nt), against float64, which the finite differences check."""
+    c = {"op": "lstm", "units": units, "layers": 1, "bidirectional": True, "return": "sequence", "state": True,
+         "N": N, "T": 5, "F": 7, "seed": 3, "peephole": True}
+    g, name, node, xs, params = build(c, "float64")
+    g32, _, _, xs32, params32 = build(c, "float32")
+    gy = np.random.default_rng(5).normal(size=(N, 5, 2 * units))
+    want = run_node(g, name, xs, params, gy=gy)
+    got = run_node(g32, name, xs32, params32, gy=gy.astype("float32"))
+    np.testing.assert_allclose(got["y"], want["y"], rtol=1e-5, atol=1e-5)
+    for a, b in zip(got["gx"], want["gx"]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    for k in want["gp"]:
+        np.testing.assert_allclose(got["gp"][k], want["gp"][k], rtol=1e-5, atol=2e-5)
