@@ -38,6 +38,7 @@ from .fastmath import FASTMATH, REDUCE, fsigmoid, ftanh
 from .parallel import threads_now
 from .tiles import fits as _tiles_fit
 from .tiles import matmul as _tiles_matmul
+from .tiles import matmul_at as _tiles_matmul_at
 
 __all__ = [
     "rnn_fwd", "rnn_vjp_cell", "lstm_fwd", "lstm_vjp_cell", "lstm_vjp_peep",
@@ -193,7 +194,8 @@ def _project_row(xrow, wx, orow):
 def _project_back(a2, d2, out):
     """out = a2^T d2 (F x G from R x F and R x G); a scatter-add of d2's rows when a2 is sparse."""
     if not _sparse(a2):
-        np.dot(a2.T, d2, out)
+        if not _tiles_matmul_at(a2, d2, out):  # W3: wh gradient (2 chunks, 1024 x 128 x 512) 1.31 -> 0.66 ms
+            np.dot(a2.T, d2, out)
         return
     R, F = a2.shape
     G = d2.shape[1]

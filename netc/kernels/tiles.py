@@ -193,6 +193,11 @@ def matmul(a, b, c):
     raise NotImplementedError("netc.kernels.tiles.matmul runs in compiled code only")
 
 
+def matmul_at(a, b, c):
+    """c = a^T . b in tiles, as matmul (a is K x M here). Only compiled code calls it."""
+    raise NotImplementedError("netc.kernels.tiles.matmul_at runs in compiled code only")
+
+
 def fits(a, columns):
     """Whether matmul takes a's rows times a matrix of `columns` columns (compiled code only)."""
     raise NotImplementedError("netc.kernels.tiles.fits runs in compiled code only")
@@ -217,8 +222,34 @@ def _matmul(a, b, c):
         if (M < 4 or N % WIDTH or b.shape[0] != K or c.shape[0] != M or c.shape[1] != N
                 or a.strides[1] != size or b.strides[1] != size or c.strides[1] != size):
             return False
-        tiles(M, N, a, 0, a.strides[0] // size, 0, 1, b, 0, 0, b.strides[0] // size, c, 0, c.strides[0] // size,
-              1, K, False)
+        lda, ldb, ldc = a.strides[0] // size, b.strides[0] // size, c.strides[0] // size
+        for j0 in range(0, N, 32):  # 32 columns at a time: b's panel stays in L1 while c's rows pass
+            tiles(M, min(32, N - j0), a, 0, lda, 0, 1, b, j0, 0, ldb, c, j0, ldc, 1, K, False)
+        return True
+
+    return impl
+
+
+@overload(matmul_at, jit_options={"cache": True})
+def _matmul_at(a, b, c):
+    if not (ENABLED and a.dtype == b.dtype == c.dtype == types.float32):
+        return lambda a, b, c: False
+
+    def impl(a, b, c):
+        K, M = a.shape
+        N = b.shape[1]
+        size = 4  # float32
+        if (M < 4 or N % WIDTH or b.shape[0] != K or c.shape[0] != M or c.shape[1] != N
+                or a.strides[1] != size or b.strides[1] != size or c.strides[1] != size):
+            return False
+        lda, ldb, ldc = a.strides[0] // size, b.strides[0] // size, c.strides[0] // size
+        # the sum in blocks of 256 rows and c in 32 columns at a time, so that b's block (32 KB)
+        # stays in L1 while every row of c passes over it
+        for k0 in range(0, K, 256):
+            k1 = min(k0 + 256, K)
+            for j0 in range(0, N, 32):
+                tiles(M, min(32, N - j0), a, k0 * lda, 1, 0, lda, b, k0 * ldb + j0, 0, ldb, c, j0, ldc, 1, k1 - k0,
+                      k0 > 0)
         return True
 
     return impl

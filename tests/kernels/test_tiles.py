@@ -46,3 +46,28 @@ def test_tiles_follow_the_target_cpu(monkeypatch):
     assert not tiles._target_has_avx512()
     monkeypatch.setattr(tiles.config, "CPU_FEATURES", "+avx2,+avx512f")
     assert tiles._target_has_avx512()
+
+
+@njit(cache=True)
+def _matmuls(a, b, c, at, bt, ct):
+    return tiles.matmul(a, b, c), tiles.matmul_at(at, bt, ct)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 21), st.integers(1, 300), st.sampled_from([16, 48, 64, 20]), st.integers(0, 2**32 - 1))
+def test_matmul_and_matmul_at_match_numpy(m, k, n, seed):
+    """c = a . b and c = a^T . b on row blocks of wider arrays (row strides beyond the width; the
+    transposed sum runs in blocks of 256): done where the tiles fit (4 rows or more, columns in whole
+    vectors, on AVX-512), else reported undone with c untouched."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, k + 3)).astype(np.float32)[:, :k]
+    b = rng.standard_normal((k, n + 5)).astype(np.float32)[:, :n]
+    at = np.ascontiguousarray(a.T)
+    c, ct = np.full((m, n + 2), 7, np.float32), np.full((m, n + 2), 7, np.float32)
+    done, done_t = _matmuls(a, b, c[:, :n], at, b, ct[:, :n])
+    fits = tiles.ENABLED and m >= 4 and n % 16 == 0
+    assert done == done_t == fits
+    want = a.astype(np.float64) @ b.astype(np.float64) if fits else np.full((m, n), 7)
+    np.testing.assert_allclose(c[:, :n], want, rtol=1e-5, atol=1e-4 * np.sqrt(k))
+    np.testing.assert_allclose(ct[:, :n], want, rtol=1e-5, atol=1e-4 * np.sqrt(k))
+    assert (c[:, n:] == 7).all() and (ct[:, n:] == 7).all()
