@@ -600,15 +600,7 @@ def _weight_grad_tiled_chunks(x, gy, gw, xts, parts, stride, pad):
         for t in prange(chunks):
             _weight_grad_tiled_examples(t * N // chunks, (t + 1) * N // chunks, x, gy, xts[t], parts[t],
                                         kernel, stride, pad)
-    CK = C * kd * kh * kw
-    for t in range(chunks):
-        part = parts[t]
-        for f in range(F):
-            for c in range(C):
-                for a in range(kd):
-                    for bb in range(kh):
-                        for k in range(kw):
-                            gw[f, c, a, bb, k] += part[np.uintp(f * CK + ((a * kh + bb) * kw + k) * C + c)]
+    _add_parts(parts, chunks, gw, C * kd * kh * kw, 1)
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)
@@ -658,7 +650,14 @@ def _weight_grad_t_chunks(x, gy, gw, xts, gyts, parts, stride, pad):
         for t in prange(chunks):
             _weight_grad_t_examples(t * N // chunks, (t + 1) * N // chunks, x, gy, xts[t], gyts[t], parts[t],
                                     kernel, stride, pad)
-    Fw = _vectors(F)
+    _add_parts(parts, chunks, gw, 1, _vectors(F))
+
+
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
+def _add_parts(parts, chunks, gw, f_step, r_step):
+    """gw (F, C, kd, kh, kw) += the chunks' partial sums, in chunk order: part[f * f_step + r *
+    r_step], r the channels-last window index ((a * kh + b) * kw + k) * C + c."""
+    F, C, kd, kh, kw = gw.shape
     for t in range(chunks):
         part = parts[t]
         for f in range(F):
@@ -666,7 +665,8 @@ def _weight_grad_t_chunks(x, gy, gw, xts, gyts, parts, stride, pad):
                 for a in range(kd):
                     for bb in range(kh):
                         for k in range(kw):
-                            gw[f, c, a, bb, k] += part[np.uintp((((a * kh + bb) * kw + k) * C + c) * Fw + f)]
+                            r = ((a * kh + bb) * kw + k) * C + c
+                            gw[f, c, a, bb, k] += part[np.uintp(f * f_step + r * r_step)]
 
 
 @njit(cache=True, nogil=True, no_cpython_wrapper=True)

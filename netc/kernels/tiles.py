@@ -203,6 +203,15 @@ def fits(a, columns):
     raise NotImplementedError("netc.kernels.tiles.fits runs in compiled code only")
 
 
+@njit(cache=True, nogil=True, no_cpython_wrapper=True)
+def _takes(M, K, N, a, b, c):
+    """Whether the tiles take c (M x N) from a, b (float32, K the sum's length): 4 rows or more, N
+    in whole vectors, the shapes agreeing, and unit strides along every row (row strides in floats
+    are then strides[0] // 4)."""
+    return (M >= 4 and N % WIDTH == 0 and b.shape[0] == K and c.shape[0] == M and c.shape[1] == N
+            and a.strides[1] == 4 and b.strides[1] == 4 and c.strides[1] == 4)
+
+
 @overload(fits, jit_options={"cache": True})
 def _fits(a, columns):
     if ENABLED and a.dtype == types.float32:
@@ -218,11 +227,9 @@ def _matmul(a, b, c):
     def impl(a, b, c):
         M, K = a.shape
         N = b.shape[1]
-        size = 4  # float32
-        if (M < 4 or N % WIDTH or b.shape[0] != K or c.shape[0] != M or c.shape[1] != N
-                or a.strides[1] != size or b.strides[1] != size or c.strides[1] != size):
+        if not _takes(M, K, N, a, b, c):
             return False
-        lda, ldb, ldc = a.strides[0] // size, b.strides[0] // size, c.strides[0] // size
+        lda, ldb, ldc = a.strides[0] // 4, b.strides[0] // 4, c.strides[0] // 4
         for j0 in range(0, N, 32):  # 32 columns at a time: b's panel stays in L1 while c's rows pass
             tiles(M, min(32, N - j0), a, 0, lda, 0, 1, b, j0, 0, ldb, c, j0, ldc, 1, K, False)
         return True
@@ -238,11 +245,9 @@ def _matmul_at(a, b, c):
     def impl(a, b, c):
         K, M = a.shape
         N = b.shape[1]
-        size = 4  # float32
-        if (M < 4 or N % WIDTH or b.shape[0] != K or c.shape[0] != M or c.shape[1] != N
-                or a.strides[1] != size or b.strides[1] != size or c.strides[1] != size):
+        if not _takes(M, K, N, a, b, c):
             return False
-        lda, ldb, ldc = a.strides[0] // size, b.strides[0] // size, c.strides[0] // size
+        lda, ldb, ldc = a.strides[0] // 4, b.strides[0] // 4, c.strides[0] // 4
         # the sum in blocks of 256 rows and c in 32 columns at a time, so that b's block (32 KB)
         # stays in L1 while every row of c passes over it
         for k0 in range(0, K, 256):
