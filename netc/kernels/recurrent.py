@@ -283,8 +283,9 @@ def _lstm_fwd_rows(x, wx, w, gemm, b, peep, use_peep, h0, c0, reverse, col, out,
             c[n, j] = c0[n, j]
     for s in range(T):
         t = T - 1 - s if reverse else s
-        if gemm == TILES:  # w is wh
-            _tiles_matmul(h, w, z)
+        if gemm == TILES:  # w is wh (lstm_fwd checked the tiles fit; BLAS should they not)
+            if not _tiles_matmul(h, w, z):
+                np.dot(h, w, z)
         elif gemm == DOTS:  # w is wh^T
             _gemm_nt(h, w, z)
         else:
@@ -425,8 +426,9 @@ def _lstm_vjp_rows(gout, col, reverse, w, tiled, peep, use_peep, gates, cs, c0, 
                     dc[n, j] += dzt[n, j] * peep[0, j] + dzt[n, H + j] * peep[1, j]
             for j in range(G):
                 dz[n, t, j] = dzt[n, j]
-        if tiled:  # w is wh^T
-            _tiles_matmul(dzt, w, dh)
+        if tiled:  # w is wh^T (lstm_vjp_cell checked the tiles fit; BLAS should they not)
+            if not _tiles_matmul(dzt, w, dh):
+                np.dot(dzt, w, dh)
         else:
             _gemm_nt(dzt, w, dh)
 
