@@ -1,5 +1,5 @@
-"""Register-blocked float32 matrix tiles for the convolutions: C[MR x 16*NV] (+)= A . B, built as
-LLVM vector code, for the shapes where calling BLAS loses.
+"""Register-blocked float32 matrix tiles: C[MR x 16*NV] (+)= A . B, built as LLVM vector code, for
+the convolutions (kernels/conv.py) and the LSTM's GEMMs (kernels/recurrent.py), where BLAS loses.
 
 A tile keeps its MR x 16*NV block of C in vector registers for the whole sum over k, broadcasts one
 A value per row and loads one 16-wide row of B per vector each step: MR * NV fused multiply-adds
@@ -13,8 +13,9 @@ to BLAS (ENABLED below).
 
 The k sum runs over two nested loops, k1 < K1 and k2 < K2, each with its own stride in A and in B:
 that is how a convolution walks its windows (kernel rows, then a run along W and C) without
-copying them into columns. A tile does no bounds checks: its callers (kernels/conv.py) derive every
-offset and count from shapes the op checked at the Python boundary.
+copying them into columns. A tile does no bounds checks: the convolutions derive every offset and
+count from shapes the op checked at the Python boundary, and matmul/matmul_at check their operands'
+shapes and strides before they use the tiles.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def _target_has_avx512() -> bool:
 
 
 # The ops use tiles only where they were measured: on AVX-512 (32 vector registers). With 16 AVX2
-# registers, an 8 x 32 tile's 16-wide sums would not fit, and BLAS's own kernels serve better.
+# registers an 8 x 32 tile's sums would not fit; there the kernels keep BLAS (not measured).
 ENABLED = _target_has_avx512()
 _F32, _I64, _I32 = ir.FloatType(), ir.IntType(64), ir.IntType(32)
 _VEC = ir.VectorType(_F32, WIDTH)
